@@ -1,0 +1,39 @@
+# One command per chore. Each target sets up what it needs (a local virtual environment in .venv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench fmt clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: set up, create a demo tenant with a key, devices and employees, and serve on 127.0.0.1:8080
+run: $(STAMP)
+	$(BIN)/punchlog demo
+
+## lint: ruff, ruff format --check, mypy (strict on src/), import-linter layer contracts
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## test: lint, then the whole suite on SQLite and PostgreSQL (a throwaway server is started if none runs)
+test: lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+## bench: the performance benchmark (never part of make test)
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache punchlog.db punchlog.db-*

@@ -1,0 +1,1 @@
+"""HTTP adapter: read the request, call a service, render the envelope."""

@@ -1,0 +1,81 @@
+"""The one app factory: ``create_app(settings)``. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+import punchlog
+from punchlog.api import admin, logs
+from punchlog.api.context import AppContext
+from punchlog.api.errors import install_error_handlers
+from punchlog.api.ratelimits import RateLimiter
+from punchlog.api.requestids import RequestIdMiddleware
+from punchlog.api.responses import failure, json_response
+from punchlog.services.ingest import Limits
+from punchlog.services.store import Store, utcnow
+from punchlog.settings import Settings
+
+log = logging.getLogger("punchlog.api")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    """Build the ASGI app. ``store`` and ``clock`` are injectable for tests."""
+    own_store = store is None
+    the_store = store or Store.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_store:
+            the_store.dispose()
+
+    app = FastAPI(
+        title="punchlog",
+        version=punchlog.__version__,
+        description="Attendance log ingestion (Keka-compatible `POST /v1/logs`) and admin API.",
+        lifespan=lifespan,
+    )
+    app.state.punchlog = AppContext(
+        settings=settings,
+        store=the_store,
+        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        limits=Limits(
+            max_logs=settings.max_logs_per_request,
+            rejected_retention_days=settings.rejected_retention_days,
+            rejected_max_per_tenant=settings.rejected_max_per_tenant,
+        ),
+        clock=clock,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(logs.router)
+    app.include_router(admin.router)
+
+    @app.get("/healthz", tags=["operations"], summary="200 once the service can accept logs")
+    async def healthz(request: Request) -> Response:
+        def ping() -> None:
+            with the_store.engine.connect() as conn:
+                conn.execute(text("SELECT 1 FROM tenants LIMIT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception:
+            log.warning("health check failed", exc_info=True)
+            return failure(request, 503, ["Storage unavailable"])
+        return json_response({"status": "ok", "succeeded": True})
+
+    return app

@@ -1,0 +1,42 @@
+"""What the app shares between requests, built once by ``create_app`` (not at import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.requests import Request
+
+from punchlog.api.ratelimits import RateLimiter
+from punchlog.services.ingest import Limits
+from punchlog.services.keys import Principal, authenticate
+from punchlog.services.store import Store
+from punchlog.settings import Settings
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    store: Store
+    limiter: RateLimiter
+    limits: Limits
+    clock: Callable[[], datetime]
+
+
+def context_of(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.punchlog
+    return ctx
+
+
+def request_id_of(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
+
+
+def principal_for(request: Request, grant: str) -> Principal:
+    """Authenticate the ``X-API-Key``, check its scope, then take a rate-limit token."""
+    ctx = context_of(request)
+    principal = authenticate(ctx.store, request.headers.get("x-api-key"), now=ctx.clock())
+    principal.require(grant)
+    ctx.limiter.hit(principal.key_id)
+    return principal

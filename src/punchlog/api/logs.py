@@ -1,0 +1,95 @@
+"""``POST /v1/logs``: the Keka-compatible front door."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from punchlog.api.context import context_of, principal_for, request_id_of
+from punchlog.api.responses import success
+from punchlog.errors import RequestRejected
+from punchlog.services.ingest import Sender, check_batch_size, ingest_batch
+
+router = APIRouter()
+
+_LOG_SCHEMA = {
+    "type": "object",
+    "required": ["DeviceIdentifier", "EmployeeAttendanceNumber", "Timestamp", "Status"],
+    "properties": {
+        "DeviceIdentifier": {"type": "string", "example": "4f5b878d-7fe4-4b34-8eed-651b3d20c4c2"},
+        "EmployeeAttendanceNumber": {"type": ["string", "integer"], "example": "E1001"},
+        "Timestamp": {"type": "string", "example": "2026-12-03T09:02:11"},
+        "Status": {"type": ["integer", "string"], "enum": [0, 1, "0", "1"]},
+    },
+}
+_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": _LOG_SCHEMA, "minItems": 1, "maxItems": 1000}
+            }
+        },
+    },
+    "parameters": [
+        {"name": "X-API-Key", "in": "header", "required": True, "schema": {"type": "string"}}
+    ],
+}
+
+
+def _check_content_type(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise RequestRejected("Content-Type must be application/json", 415)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, reading no further than ``limit`` bytes (413 beyond)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestRejected(f"Request body larger than {limit} bytes", 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestRejected(f"Request body larger than {limit} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> object:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestRejected(
+            f"Request body is not valid JSON: {exc.msg} "
+            f"(line {exc.lineno}, column {exc.colno}, byte {exc.pos})"
+        ) from exc
+
+
+@router.post(
+    "/v1/logs",
+    summary="Push attendance logs (Keka-compatible)",
+    openapi_extra=_OPENAPI,
+    tags=["ingestion"],
+)
+async def post_logs(request: Request) -> Response:
+    ctx = context_of(request)
+    principal = await run_in_threadpool(principal_for, request, "ingest")
+    _check_content_type(request)
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    items = check_batch_size(parse_json(body), ctx.limits)
+    sender = Sender(
+        tenant_id=principal.tenant_id,
+        key_id=principal.key_id,
+        request_id=request_id_of(request),
+        policy=principal.policy,
+    )
+    result = await run_in_threadpool(
+        ingest_batch, ctx.store, sender, items, now=ctx.clock(), limits=ctx.limits
+    )
+    return success(result.to_wire())

@@ -1,0 +1,37 @@
+"""``X-Request-Id`` on every response: the client's, when it sent a sane one, else ours."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_SANE = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                sent = value.decode("latin-1")
+                break
+        request_id = sent if sent is not None and _SANE.fullmatch(sent) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        raw = request_id.encode("latin-1")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", raw))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -1,0 +1,1 @@
+"""The ``punchlog`` command line: the operator's contract (spec/cli.md)."""

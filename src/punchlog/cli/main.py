@@ -1,0 +1,91 @@
+"""The ``punchlog`` entry point: init, serve, demo, and the command groups."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from punchlog.cli import devices, employees, held, keys, push, tenants
+from punchlog.cli.demo import curl_example, seed
+from punchlog.cli.output import JsonOpt, console, emit_json, handle_errors, open_store
+from punchlog.settings import Settings
+
+app = typer.Typer(
+    help="punchlog: attendance log ingestion service (Keka-compatible POST /v1/logs).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(tenants.app, name="tenant")
+app.add_typer(keys.app, name="key")
+app.add_typer(devices.app, name="device")
+app.add_typer(employees.app, name="employee")
+app.add_typer(held.unmatched_app, name="unmatched")
+app.add_typer(held.rejections_app, name="rejections")
+app.command("push")(push.push)
+
+HostOpt = Annotated[str | None, typer.Option(help="Bind address [default: PUNCHLOG_HOST].")]
+PortOpt = Annotated[int | None, typer.Option(help="Port [default: PUNCHLOG_PORT].")]
+WorkersOpt = Annotated[int | None, typer.Option(help="Worker processes [default: 1].")]
+
+
+@app.command("init")
+@handle_errors
+def init(json_out: JsonOpt = False) -> None:
+    """Create or upgrade the schema (idempotent)."""
+    store = open_store()
+    url = store.engine.url.render_as_string(hide_password=True)
+    if json_out:
+        emit_json({"database": url, "schema": "up to date"})
+    else:
+        console.print(f"schema up to date in {url}", markup=False)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+    uvicorn.run(
+        "punchlog.api.main:app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+
+
+@app.command("serve")
+@handle_errors
+def serve(host: HostOpt = None, port: PortOpt = None, workers: WorkersOpt = None) -> None:
+    """Serve the API (GET /healthz answers 200 once ready)."""
+    settings = Settings()
+    open_store().dispose()  # bring the schema up to date once, before workers start
+    _serve(settings, host, port, workers)
+
+
+@app.command("demo")
+@handle_errors
+def demo(host: HostOpt = None, port: PortOpt = None) -> None:
+    """init + a demo tenant, devices, employees and fresh keys; prints a curl, then serves."""
+    settings = Settings()
+    store = open_store()
+    created = seed(store)
+    store.dispose()
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    url = store.engine.url.render_as_string(hide_password=True)
+    console.print(f"\n[bold]punchlog demo[/bold] — database {url}, tenant 'demo' (Asia/Kolkata)")
+    console.print(f"ingest key: {created['ingest_key']}", markup=False, highlight=False)
+    console.print(f"admin key:  {created['admin_key']}", markup=False, highlight=False)
+    console.print("\nPush a punch (in another terminal):\n", markup=False)
+    console.print(curl_example(base, created["ingest_key"]), markup=False, highlight=False)
+    console.print(f"\nAPI docs: {base}/docs\n", markup=False)
+    os.environ.setdefault("PUNCHLOG_DATABASE_URL", settings.database_url)
+    _serve(settings, host, port, None)
+
+
+def main() -> None:
+    app()

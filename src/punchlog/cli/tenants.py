@@ -1,0 +1,69 @@
+"""``punchlog tenant ...``"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from punchlog.cli.output import JsonOpt, emit_object, emit_rows, handle_errors, open_store
+from punchlog.services import tenants
+
+app = typer.Typer(help="Tenants: create, list, change settings.", no_args_is_help=True)
+
+
+@app.command("create")
+@handle_errors
+def create(
+    slug: Annotated[str, typer.Argument(help="Short name: lower-case letters, digits, '-'.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA zone for device wall times.")] = "UTC",
+    backdate_days: Annotated[int, typer.Option(help="Oldest log accepted, in days.")] = 30,
+    unknown_employees: Annotated[
+        str, typer.Option(help="hold (store unmatched, attach later) or reject.")
+    ] = "hold",
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a tenant."""
+    tenant = tenants.create_tenant(
+        open_store(),
+        slug,
+        name=name,
+        timezone=timezone,
+        backdate_days=backdate_days,
+        unknown_employees=unknown_employees,
+    )
+    emit_object(tenant.to_dict(), as_json=json_out, title=f"tenant {slug} created")
+
+
+@app.command("list")
+@handle_errors
+def list_(json_out: JsonOpt = False) -> None:
+    """List tenants."""
+    rows = [t.to_dict() for t in tenants.list_tenants(open_store())]
+    emit_rows(
+        "tenants",
+        rows,
+        ["slug", "name", "timezone", "backdateDays", "unknownEmployees"],
+        as_json=json_out,
+    )
+
+
+@app.command("set")
+@handle_errors
+def set_(
+    slug: str,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone.")] = None,
+    backdate_days: Annotated[int | None, typer.Option(help="Oldest log accepted, in days.")] = None,
+    unknown_employees: Annotated[str | None, typer.Option(help="hold or reject.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a tenant's settings."""
+    tenant = tenants.update_tenant(
+        open_store(),
+        slug,
+        timezone=timezone,
+        backdate_days=backdate_days,
+        unknown_employees=unknown_employees,
+    )
+    emit_object(tenant.to_dict(), as_json=json_out, title=f"tenant {slug} updated")

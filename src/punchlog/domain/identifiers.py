@@ -1,0 +1,40 @@
+"""Normalising the identifiers devices send: device identifiers and attendance numbers."""
+
+from __future__ import annotations
+
+import re
+
+_GUID = re.compile(
+    r"\{?([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})\}?"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+MAX_DEVICE_IDENTIFIER = 128
+MAX_EMPLOYEE_NUMBER = 64
+
+
+def normalize_device_identifier(value: str) -> str | None:
+    """Trimmed; a GUID (optionally in braces) becomes lower case so GUIDs compare
+    case-insensitively. ``None`` when empty, too long or holding control characters."""
+    text = value.strip()
+    match = _GUID.fullmatch(text)
+    if match is not None:
+        return "-".join(match.groups()).lower()
+    if not text or len(text) > MAX_DEVICE_IDENTIFIER or _CONTROL.search(text):
+        return None
+    return text
+
+
+def normalize_employee_number(value: object) -> str | None:
+    """A string (trimmed) or an integer (its decimal string) of 1-64 characters, else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        return None
+    if not text or len(text) > MAX_EMPLOYEE_NUMBER or _CONTROL.search(text):
+        return None
+    return text

@@ -1,0 +1,214 @@
+"""The per-log rules of ``POST /v1/logs``, in the order the spec gives them.
+
+A batch is judged in two passes because two rules need the database:
+
+1. :func:`check_log` — shape, status, timestamp, device, instant, window, number format;
+   it needs the tenant's devices (looked up by the identifiers in the batch).
+2. :func:`check_employee` — matched, unmatched (held) or rejected; it needs the employees
+   whose numbers passed the first pass.
+
+Duplicates (rule 8) are decided by the database's unique constraint, plus
+:func:`natural_key` for duplicates inside one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Final
+
+from punchlog.domain.identifiers import normalize_device_identifier, normalize_employee_number
+from punchlog.domain.times import parse_timestamp, to_instant
+
+FIELDS: Final = ("DeviceIdentifier", "EmployeeAttendanceNumber", "Timestamp", "Status")
+
+# Rejection reasons, as they appear on the wire and in the rejected-log store.
+INVALID_LOG: Final = "invalid_log"
+INVALID_STATUS: Final = "invalid_status"
+INVALID_TIMESTAMP: Final = "invalid_timestamp"
+UNKNOWN_DEVICE: Final = "unknown_device"
+DEVICE_DISABLED: Final = "device_disabled"
+TOO_OLD: Final = "too_old"
+IN_FUTURE: Final = "in_future"
+INVALID_EMPLOYEE_NUMBER: Final = "invalid_employee_number"
+EMPLOYEE_INACTIVE: Final = "employee_inactive"
+UNKNOWN_EMPLOYEE: Final = "unknown_employee"
+REASONS: Final = (
+    INVALID_LOG,
+    INVALID_STATUS,
+    INVALID_TIMESTAMP,
+    UNKNOWN_DEVICE,
+    DEVICE_DISABLED,
+    TOO_OLD,
+    IN_FUTURE,
+    INVALID_EMPLOYEE_NUMBER,
+    EMPLOYEE_INACTIVE,
+    UNKNOWN_EMPLOYEE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The tenant's ingestion rules."""
+
+    zone: tzinfo
+    backdate_days: int = 30
+    future_tolerance_seconds: int = 300
+    hold_unknown_employees: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    id: int
+    active: bool
+    zone: tzinfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeRef:
+    id: int
+    active: bool
+    left_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A log that passed :func:`check_log`; ``local_wall`` is the wall time as sent."""
+
+    index: int
+    device_id: int
+    employee_number: str
+    instant: datetime  # aware, UTC, whole seconds
+    local_wall: datetime  # naive
+    status: int
+
+
+NaturalKey = tuple[int, str, datetime, int]
+
+
+def natural_key(candidate: Candidate) -> NaturalKey:
+    """(device, number, instant, status): with the tenant, the unique key of a punch."""
+    return (candidate.device_id, candidate.employee_number, candidate.instant, candidate.status)
+
+
+def device_identifier_of(item: object) -> str | None:
+    """The normalised ``DeviceIdentifier`` of a raw item, to look devices up in bulk."""
+    if isinstance(item, dict):
+        value = item.get("DeviceIdentifier")
+        if isinstance(value, str):
+            return normalize_device_identifier(value)
+    return None
+
+
+def _parse_status(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if value in (0, 1) and isinstance(value, int):
+        return value
+    if value in ("0", "1"):
+        return int(value)
+    return None
+
+
+def check_log(
+    index: int,
+    item: object,
+    *,
+    devices: dict[str, DeviceRef],
+    policy: Policy,
+    now: datetime,
+) -> Candidate | Rejection:
+    """Rules 1-7 (all but the employee lookup) for the log at ``index`` of the batch."""
+    if not isinstance(item, dict):
+        return Rejection(index, INVALID_LOG, "Log must be a JSON object with " + ", ".join(FIELDS))
+    for field in FIELDS:
+        if item.get(field) is None:
+            return Rejection(index, INVALID_LOG, f"Missing field {field}")
+    raw_device = item["DeviceIdentifier"]
+    if not isinstance(raw_device, str):
+        return Rejection(index, INVALID_LOG, "DeviceIdentifier must be a string")
+
+    status = _parse_status(item["Status"])
+    if status is None:
+        return Rejection(
+            index, INVALID_STATUS, f"Status must be 0 (IN) or 1 (OUT), got {item['Status']!r:.40}"
+        )
+
+    raw_stamp = item["Timestamp"]
+    stamp = parse_timestamp(raw_stamp) if isinstance(raw_stamp, str) else None
+    if stamp is None:
+        return Rejection(
+            index,
+            INVALID_TIMESTAMP,
+            f"Timestamp {raw_stamp!r:.60} is not ISO 8601 (YYYY-MM-DDTHH:MM:SS)",
+        )
+
+    identifier = normalize_device_identifier(raw_device)
+    device = devices.get(identifier) if identifier is not None else None
+    if device is None:
+        return Rejection(
+            index, UNKNOWN_DEVICE, f"Device {raw_device!r:.80} is not registered for this tenant"
+        )
+    if not device.active:
+        return Rejection(index, DEVICE_DISABLED, f"Device {identifier} is disabled")
+
+    instant = to_instant(stamp, device.zone or policy.zone)
+    shown = raw_stamp.strip()
+    if instant < now - timedelta(days=policy.backdate_days):
+        return Rejection(
+            index, TOO_OLD, f"Timestamp {shown} is more than {policy.backdate_days} days old"
+        )
+    if instant > now + timedelta(seconds=policy.future_tolerance_seconds):
+        return Rejection(
+            index,
+            IN_FUTURE,
+            f"Timestamp {shown} is in the future (more than "
+            f"{policy.future_tolerance_seconds} s ahead of the server clock)",
+        )
+
+    number = normalize_employee_number(item["EmployeeAttendanceNumber"])
+    if number is None:
+        return Rejection(
+            index,
+            INVALID_EMPLOYEE_NUMBER,
+            "EmployeeAttendanceNumber must be a string or integer of 1-64 characters",
+        )
+    return Candidate(
+        index=index,
+        device_id=device.id,
+        employee_number=number,
+        instant=instant,
+        local_wall=stamp.wall,
+        status=status,
+    )
+
+
+def check_employee(
+    candidate: Candidate, employee: EmployeeRef | None, policy: Policy
+) -> EmployeeRef | Rejection | None:
+    """Rule 7's lookup: the matched employee, ``None`` to hold the log unmatched, or a
+    rejection (left, or unknown when the tenant rejects unknown numbers)."""
+    if employee is None:
+        if policy.hold_unknown_employees:
+            return None
+        return Rejection(
+            candidate.index,
+            UNKNOWN_EMPLOYEE,
+            f"Employee {candidate.employee_number!r} is not registered",
+        )
+    if not employee.active or (
+        employee.left_on is not None and candidate.local_wall.date() > employee.left_on
+    ):
+        return Rejection(
+            candidate.index,
+            EMPLOYEE_INACTIVE,
+            f"Employee {candidate.employee_number!r} has left",
+        )
+    return employee

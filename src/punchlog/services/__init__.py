@@ -1,0 +1,1 @@
+"""Use cases. The only place a transaction opens and commits."""

@@ -1,0 +1,166 @@
+"""API keys: issue (shown once), list, revoke, and authenticate a presented key."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from punchlog.domain import keys as key_format
+from punchlog.domain.logs import Policy
+from punchlog.domain.times import load_zone
+from punchlog.errors import Forbidden, InvalidInput, InvalidKey, MissingKey, NotFound
+from punchlog.services.store import Store, utcnow
+from punchlog.services.tenants import require_tenant
+from punchlog.storage import keys as key_rows
+
+# last_used_at is written at most this often per key, so it costs the hot path almost nothing.
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key: str  # the only time the raw key exists outside the client
+    id: str
+    tenant: str
+    scope: str
+    label: str
+    expires_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "id": self.id,
+            "tenant": self.tenant,
+            "scope": self.scope,
+            "label": self.label,
+            "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key, its tenant and scope, and the tenant's ingestion policy."""
+
+    key_id: int
+    key_public_id: str
+    tenant_id: int
+    tenant_slug: str
+    scope: str
+    policy: Policy
+
+    def require(self, grant: str) -> None:
+        if grant not in key_format.GRANTS[self.scope]:
+            raise Forbidden(f"This API key (scope {self.scope!r}) may not {_VERBS[grant]}")
+
+
+_VERBS = {"ingest": "push logs", "read": "read data", "admin": "manage the tenant"}
+
+
+def _new_public_id() -> str:
+    alphabet = key_format.PUBLIC_ALPHABET
+    return "".join(secrets.choice(alphabet) for _ in range(key_format.PUBLIC_ID_LENGTH))
+
+
+def _new_secret() -> str:
+    alphabet = key_format.BASE62
+    return "".join(secrets.choice(alphabet) for _ in range(key_format.SECRET_LENGTH))
+
+
+def issue_key(
+    store: Store,
+    slug: str,
+    *,
+    scope: str = "ingest",
+    label: str = "",
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    if scope not in key_format.SCOPES:
+        raise InvalidInput(f"Unknown scope {scope!r}: use one of {', '.join(key_format.SCOPES)}")
+    public_id = _new_public_id()
+    raw = key_format.format_key(public_id, _new_secret())
+    with store.write() as conn:
+        tenant = require_tenant(conn, slug)
+        key_rows.insert_key(
+            conn,
+            tenant_id=tenant.id,
+            public_id=public_id,
+            key_hash=key_format.hash_key(raw),
+            scope=scope,
+            label=label,
+            now=utcnow(),
+            expires_at=expires_at,
+        )
+    return IssuedKey(raw, public_id, slug, scope, label, expires_at)
+
+
+def key_to_dict(row: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": row["public_id"],
+        "scope": row["scope"],
+        "label": row["label"],
+        "createdAt": iso(row["created_at"]),
+        "expiresAt": iso(row["expires_at"]),
+        "revokedAt": iso(row["revoked_at"]),
+        "lastUsedAt": iso(row["last_used_at"]),
+        "active": row["revoked_at"] is None,
+    }
+
+
+def list_keys(store: Store, slug: str) -> list[dict[str, Any]]:
+    with store.read() as conn:
+        tenant = require_tenant(conn, slug)
+        return [key_to_dict(row) for row in key_rows.list_keys(conn, tenant_id=tenant.id)]
+
+
+def revoke_key(store: Store, key_id: str, *, tenant_id: int | None = None) -> dict[str, Any]:
+    """Revoke by public id; with ``tenant_id``, only a key of that tenant (admin API)."""
+    with store.write() as conn:
+        row = key_rows.get_key(conn, public_id=key_id, tenant_id=tenant_id)
+        if row is None:
+            raise NotFound(f"Unknown key {key_id!r}")
+        key_rows.revoke_key(conn, key_id=row["id"], now=utcnow())
+        revoked = key_rows.get_key(conn, public_id=key_id)
+        assert revoked is not None
+        return key_to_dict(revoked)
+
+
+def authenticate(store: Store, presented: str | None, *, now: datetime) -> Principal:
+    """The principal of a presented key. Unknown, malformed, revoked and expired keys all
+    raise the same :class:`InvalidKey`; the hash is compared in constant time."""
+    if presented is None or presented == "":
+        raise MissingKey()
+    parsed = key_format.parse_key(presented.strip())
+    if parsed is None:
+        raise InvalidKey()
+    with store.read() as conn:
+        row = key_rows.find_key_with_tenant(conn, public_id=parsed.public_id)
+    if row is None or not key_format.digests_match(row["key_hash"], parsed.digest):
+        raise InvalidKey()
+    if row["revoked_at"] is not None or (
+        row["expires_at"] is not None and row["expires_at"] <= now
+    ):
+        raise InvalidKey()
+    policy = Policy(
+        zone=load_zone(row["tenant_timezone"]),
+        backdate_days=row["backdate_days"],
+        future_tolerance_seconds=row["future_tolerance_seconds"],
+        hold_unknown_employees=row["unknown_employees"] == "hold",
+    )
+    return Principal(
+        key_id=row["id"],
+        key_public_id=row["public_id"],
+        tenant_id=row["tenant_id"],
+        tenant_slug=row["tenant_slug"],
+        scope=row["scope"],
+        policy=policy,
+    )
+
+
+def record_use(store: Store, principal: Principal, *, now: datetime) -> None:
+    with store.write() as conn:
+        key_rows.touch_key(conn, key_id=principal.key_id, now=now, older_than=now - _TOUCH_INTERVAL)

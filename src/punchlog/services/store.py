@@ -1,0 +1,105 @@
+"""The store: an engine, and the two kinds of transaction the services open.
+
+A database that cannot be reached, times out or fails to commit surfaces as
+:class:`~punchlog.errors.StorageUnavailable` (HTTP 503): never an acknowledgement of data that
+is not committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from punchlog.errors import StorageUnavailable
+from punchlog.settings import Settings
+from punchlog.storage import migrate
+from punchlog.storage.database import READONLY, build_engine
+
+log = logging.getLogger("punchlog.store")
+T = TypeVar("T")
+
+# PostgreSQL SQLSTATEs worth one more try: serialization_failure, deadlock_detected.
+_RETRYABLE = {"40001", "40P01"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        return cls(
+            build_engine(
+                settings.database_url,
+                sqlite_synchronous=settings.sqlite_synchronous,
+                sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                pool_size=settings.pool_size,
+                pool_timeout_seconds=settings.pool_timeout_seconds,
+            )
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def migrate(self) -> None:
+        with self._unavailable_as_503():
+            migrate.upgrade(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE), committed on leaving the block."""
+        with self._unavailable_as_503(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction that runs beside the writer."""
+        with (
+            self._unavailable_as_503(),
+            self.engine.connect() as conn,
+            conn.execution_options(**{READONLY: True}).begin(),
+        ):
+            yield conn
+
+    def write_with_retry(self, work: Callable[[Connection], T], attempts: int = 3) -> T:
+        """Run ``work`` in a write transaction, again on a deadlock or serialization failure."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except OperationalError as exc:
+                code = getattr(exc.orig, "sqlstate", None)
+                if code in _RETRYABLE and attempt < attempts:
+                    log.warning("retrying transaction after %s (attempt %d)", code, attempt)
+                    continue
+                raise StorageUnavailable("Storage unavailable; retry later") from exc
+            except IntegrityError:
+                raise
+            except (DBAPIError, PoolTimeout) as exc:
+                raise StorageUnavailable("Storage unavailable; retry later") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def _unavailable_as_503(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except (DBAPIError, PoolTimeout) as exc:
+            log.error("storage error: %s", exc.__class__.__name__, exc_info=exc)
+            raise StorageUnavailable("Storage unavailable; retry later") from exc

@@ -1,0 +1,138 @@
+"""Tenants: create, list, change settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from punchlog.domain.times import load_zone
+from punchlog.errors import Conflict, InvalidInput, NotFound
+from punchlog.services.store import Store, utcnow
+from punchlog.storage import tenants as tenant_rows
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+UNKNOWN_EMPLOYEE_MODES = ("hold", "reject")
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    backdate_days: int
+    unknown_employees: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Tenant:
+        return cls(
+            id=row["id"],
+            slug=row["slug"],
+            name=row["name"],
+            timezone=row["timezone"],
+            backdate_days=row["backdate_days"],
+            unknown_employees=row["unknown_employees"],
+            created_at=row["created_at"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "timezone": self.timezone,
+            "backdateDays": self.backdate_days,
+            "unknownEmployees": self.unknown_employees,
+            "createdAt": self.created_at.isoformat(),
+        }
+
+
+def validate_zone(name: str) -> str:
+    try:
+        load_zone(name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return name
+
+
+def _validate_settings(backdate_days: int | None, unknown_employees: str | None) -> None:
+    if backdate_days is not None and not 1 <= backdate_days <= 3650:
+        raise InvalidInput("backdate days must be between 1 and 3650")
+    if unknown_employees is not None and unknown_employees not in UNKNOWN_EMPLOYEE_MODES:
+        raise InvalidInput("unknown employees must be 'hold' or 'reject'")
+
+
+def create_tenant(
+    store: Store,
+    slug: str,
+    *,
+    name: str | None = None,
+    timezone: str = "UTC",
+    backdate_days: int = 30,
+    unknown_employees: str = "hold",
+) -> Tenant:
+    if not _SLUG.fullmatch(slug):
+        raise InvalidInput(
+            f"Invalid tenant slug {slug!r}: use 1-63 lower-case letters, digits and '-'"
+        )
+    validate_zone(timezone)
+    _validate_settings(backdate_days, unknown_employees)
+    try:
+        with store.write() as conn:
+            tenant_rows.insert_tenant(
+                conn,
+                slug=slug,
+                name=name or slug,
+                timezone=timezone,
+                backdate_days=backdate_days,
+                unknown_employees=unknown_employees,
+                now=utcnow(),
+            )
+            return require_tenant(conn, slug)
+    except IntegrityError as exc:
+        raise Conflict(f"Tenant {slug!r} already exists") from exc
+
+
+def require_tenant(conn: Connection, slug: str) -> Tenant:
+    row = tenant_rows.get_tenant_by_slug(conn, slug=slug)
+    if row is None:
+        raise NotFound(f"Unknown tenant {slug!r}")
+    return Tenant.from_row(row)
+
+
+def get_tenant(store: Store, slug: str) -> Tenant:
+    with store.read() as conn:
+        return require_tenant(conn, slug)
+
+
+def list_tenants(store: Store) -> list[Tenant]:
+    with store.read() as conn:
+        return [Tenant.from_row(row) for row in tenant_rows.list_tenants(conn)]
+
+
+def update_tenant(
+    store: Store,
+    slug: str,
+    *,
+    timezone: str | None = None,
+    backdate_days: int | None = None,
+    unknown_employees: str | None = None,
+) -> Tenant:
+    values: dict[str, Any] = {}
+    if timezone is not None:
+        values["timezone"] = validate_zone(timezone)
+    _validate_settings(backdate_days, unknown_employees)
+    if backdate_days is not None:
+        values["backdate_days"] = backdate_days
+    if unknown_employees is not None:
+        values["unknown_employees"] = unknown_employees
+    with store.write() as conn:
+        tenant = require_tenant(conn, slug)
+        if values:
+            tenant_rows.update_tenant(conn, tenant_id=tenant.id, values=values)
+        return require_tenant(conn, slug)

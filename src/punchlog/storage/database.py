@@ -1,0 +1,75 @@
+"""Engines: SQLite (WAL, synchronous=FULL, busy_timeout, one writer) and PostgreSQL (psycopg 3).
+
+SQLite: pysqlite's own transaction handling is switched off and every transaction is opened
+here: ``BEGIN IMMEDIATE`` (take the write lock up front, so two writers never deadlock on a
+lock upgrade) unless the connection carries the ``punchlog_readonly`` execution option, which
+opens a plain deferred ``BEGIN`` that readers can run alongside the writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+READONLY = "punchlog_readonly"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def build_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    sqlite_busy_timeout_ms: int = 10_000,
+    pool_size: int = 10,
+    pool_timeout_seconds: float = 10.0,
+) -> Engine:
+    """An engine for ``url`` configured for punchlog's storage rules."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=pool_timeout_seconds,
+            connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},
+        )
+        _configure_sqlite(engine, sqlite_synchronous, sqlite_busy_timeout_ms)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=pool_timeout_seconds,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10, "application_name": "punchlog"},
+        )
+    raise ValueError(f"Unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
+    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ValueError(f"Unsupported sqlite synchronous mode {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        readonly = conn.get_execution_options().get(READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

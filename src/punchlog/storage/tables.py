@@ -1,0 +1,173 @@
+"""The one schema source. Alembic migrations are generated from this metadata.
+
+Punches arrive mostly in time order, so the natural key's unique index leads with
+``(tenant_id, punched_at)``: new entries land at the right edge of the B-tree instead of
+scattering across it, and time-range reads use the same index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from punchlog.storage.types import UTCDateTime
+
+# BIGINT on PostgreSQL; INTEGER on SQLite so the column is the rowid (autoincrement).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("backdate_days", Integer, nullable=False, server_default=text("30")),
+    Column("future_tolerance_seconds", Integer, nullable=False, server_default=text("300")),
+    Column("unknown_employees", String(8), nullable=False, server_default=text("'hold'")),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("unknown_employees IN ('hold', 'reject')", name="unknown_employees"),
+    CheckConstraint("backdate_days BETWEEN 1 AND 3650", name="backdate_days"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_id", String(16), nullable=False, unique=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("scope", String(8), nullable=False),
+    Column("label", String(200), nullable=False, server_default=text("''")),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    CheckConstraint("scope IN ('ingest', 'read', 'admin')", name="scope"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("identifier", String(128), nullable=False),
+    Column("name", String(200), nullable=False, server_default=text("''")),
+    Column("location", String(200), nullable=False, server_default=text("''")),
+    Column("timezone", String(64)),
+    Column("direction", String(4), nullable=False, server_default=text("'both'")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime),
+    UniqueConstraint("tenant_id", "identifier"),
+    CheckConstraint("direction IN ('both', 'in', 'out')", name="direction"),
+)
+
+employees = Table(
+    "employees",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("name", String(200), nullable=False, server_default=text("''")),
+    Column("joined_on", Date),
+    Column("left_on", Date),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "number"),
+)
+
+ingest_requests = Table(
+    "ingest_requests",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("key_id", ForeignKey("api_keys.id", ondelete="SET NULL")),
+    Column("request_id", String(128), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("logs_received", Integer, nullable=False),
+    Column("logs_accepted", Integer, nullable=False),
+    Column("logs_duplicate", Integer, nullable=False),
+    Column("logs_unmatched", Integer, nullable=False),
+    Column("logs_rejected", Integer, nullable=False),
+    Index(None, "tenant_id", "received_at"),
+)
+
+punches = Table(
+    "punches",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("punched_at", UTCDateTime, nullable=False),
+    Column("employee_number", String(64), nullable=False),
+    Column("device_id", ForeignKey("devices.id"), nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    # The wall time as the device sent it; its offset is local_time - punched_at.
+    Column("local_time", DateTime(timezone=False), nullable=False),
+    # NULL while the number matches no registered employee (held, "unmatched").
+    Column("employee_id", ForeignKey("employees.id")),
+    Column("source", String(16), nullable=False, server_default=text("'api'")),
+    Column("request_id", ForeignKey("ingest_requests.id", ondelete="SET NULL")),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "punched_at", "employee_number", "device_id", "status"),
+    CheckConstraint("status IN (0, 1)", name="status"),
+    Index(
+        "ix_punches_unmatched",
+        "tenant_id",
+        "employee_number",
+        sqlite_where=text("employee_id IS NULL"),
+        postgresql_where=text("employee_id IS NULL"),
+    ),
+    Index(None, "employee_id", "punched_at"),
+)
+
+rejected_logs = Table(
+    "rejected_logs",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("key_id", ForeignKey("api_keys.id", ondelete="SET NULL")),
+    Column("request_id", String(128), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    # The item exactly as received, re-serialised as JSON text (TEXT, not jsonb: it may hold
+    # anything a client sent, \u0000 included).
+    Column("raw", Text, nullable=False),
+    # SHA-256 of (reason, raw): a client resending the same bad log adds an occurrence, not a row.
+    Column("fingerprint", String(64), nullable=False),
+    Column("occurrences", Integer, nullable=False, server_default=text("1")),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("replayed_at", UTCDateTime),
+    Column("replay_outcome", String(32)),
+    UniqueConstraint("tenant_id", "fingerprint"),
+    Index(None, "tenant_id", "reason", "id"),
+    Index(None, "tenant_id", "received_at"),
+)

@@ -1,0 +1,52 @@
+"""Tenant rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+
+from punchlog.storage.tables import tenants
+
+
+def insert_tenant(
+    conn: Connection,
+    *,
+    slug: str,
+    name: str,
+    timezone: str,
+    backdate_days: int,
+    unknown_employees: str,
+    now: datetime,
+) -> int:
+    result = conn.execute(
+        insert(tenants)
+        .values(
+            slug=slug,
+            name=name,
+            timezone=timezone,
+            backdate_days=backdate_days,
+            unknown_employees=unknown_employees,
+            created_at=now,
+        )
+        .returning(tenants.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def get_tenant_by_slug(conn: Connection, *, slug: str) -> RowMapping | None:
+    return conn.execute(select(tenants).where(tenants.c.slug == slug)).mappings().first()
+
+
+def get_tenant(conn: Connection, *, tenant_id: int) -> RowMapping | None:
+    return conn.execute(select(tenants).where(tenants.c.id == tenant_id)).mappings().first()
+
+
+def list_tenants(conn: Connection) -> Sequence[RowMapping]:
+    return conn.execute(select(tenants).order_by(tenants.c.slug)).mappings().all()
+
+
+def update_tenant(conn: Connection, *, tenant_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
