@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,11 +18,10 @@ from punchlog.api.errors import install_error_handlers
 from punchlog.api.ratelimits import RateLimiter
 from punchlog.api.requestids import RequestIdMiddleware
 from punchlog.api.responses import failure, json_response
+from punchlog.services.health import is_ready
 from punchlog.services.ingest import Limits
 from punchlog.services.store import Store, utcnow
 from punchlog.settings import Settings
-
-log = logging.getLogger("punchlog.api")
 
 
 def create_app(
@@ -67,14 +64,7 @@ def create_app(
 
     @app.get("/healthz", tags=["operations"], summary="200 once the service can accept logs")
     async def healthz(request: Request) -> Response:
-        def ping() -> None:
-            with the_store.engine.connect() as conn:
-                conn.execute(text("SELECT 1 FROM tenants LIMIT 1"))
-
-        try:
-            await run_in_threadpool(ping)
-        except Exception:
-            log.warning("health check failed", exc_info=True)
+        if not await run_in_threadpool(is_ready, the_store):
             return failure(request, 503, ["Storage unavailable"])
         return json_response({"status": "ok", "succeeded": True})
 

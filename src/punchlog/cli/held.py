@@ -8,6 +8,7 @@ import typer
 
 from punchlog.cli.output import JsonOpt, emit_object, emit_rows, handle_errors, open_store
 from punchlog.services import punches, rejections
+from punchlog.services.ingest import Limits
 from punchlog.settings import Settings
 
 unmatched_app = typer.Typer(help="Held logs whose number is not registered.", no_args_is_help=True)
@@ -44,8 +45,6 @@ def rejections_replay(slug: str, reason: ReasonOpt = None, json_out: JsonOpt = F
     """Run pending rejected logs through ingestion again (after registering the device,
     adding the employee, ...). The window is judged as of now."""
     settings = Settings()
-    from punchlog.services.ingest import Limits
-
     limits = Limits(
         max_logs=settings.max_logs_per_request,
         rejected_retention_days=settings.rejected_retention_days,

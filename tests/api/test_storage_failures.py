@@ -1,0 +1,46 @@
+"""When the database cannot commit, the answer is 503 in the envelope: never a 200 for logs that
+are not durably stored, never a 500 with a trace."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from punchlog.api.app import create_app
+from punchlog.services.store import Store
+from punchlog.settings import Settings
+from punchlog.storage import punches as punch_rows
+from punchlog.storage.database import build_engine
+from punchlog.storage.tables import tenants
+from tests.support.world import World, log
+
+
+def test_a_commit_that_cannot_happen_is_a_503_and_stores_nothing(
+    settings: Settings, store: Store, world: World
+) -> None:
+    if not store.is_sqlite:
+        # PostgreSQL: an unreachable server is the failure to provoke.
+        broken = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+        with TestClient(create_app(broken)) as client:
+            answer = client.post("/v1/logs", json=[log()], headers={"X-API-Key": world.ingest_key})
+            health = client.get("/healthz")
+        assert answer.status_code == 503
+        assert answer.json() == {"errors": ["Storage unavailable; retry later"], "succeeded": False}
+        assert answer.headers["retry-after"] == "1"
+        assert health.status_code == 503
+        return
+
+    impatient = Settings(database_url=settings.database_url, sqlite_busy_timeout_ms=100)
+    holder = build_engine(settings.database_url)
+    try:
+        with TestClient(create_app(impatient)) as client, holder.begin() as conn:
+            conn.execute(tenants.select())  # BEGIN IMMEDIATE: we hold the write lock
+            answer = client.post("/v1/logs", json=[log()], headers={"X-API-Key": world.ingest_key})
+        assert answer.status_code == 503
+        assert answer.json()["succeeded"] is False
+        assert "Traceback" not in answer.text
+        assert answer.headers["x-request-id"]
+    finally:
+        holder.dispose()
+    with store.read() as conn:
+        tenant_id = conn.execute(tenants.select()).mappings().one()["id"]
+        assert punch_rows.count_punches(conn, tenant_id=tenant_id) == 0
