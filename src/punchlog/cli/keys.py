@@ -46,7 +46,7 @@ def issue(
     if json_out:
         emit_json(issued.to_dict())
         return
-    console.print(f"{issued.key}", markup=False, highlight=False)
+    print(issued.key, flush=True)  # plain: never wrapped or styled
     console.print(
         f"[dim]id {issued.id}, scope {issued.scope}, tenant {issued.tenant} — "
         "store it now: it is not shown again[/dim]"

@@ -77,12 +77,13 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
     store.dispose()
     base = f"http://{host or settings.host}:{port or settings.port}"
     url = store.engine.url.render_as_string(hide_password=True)
-    console.print(f"\n[bold]punchlog demo[/bold] — database {url}, tenant 'demo' (Asia/Kolkata)")
-    console.print(f"ingest key: {created['ingest_key']}", markup=False, highlight=False)
-    console.print(f"admin key:  {created['admin_key']}", markup=False, highlight=False)
-    console.print("\nPush a punch (in another terminal):\n", markup=False)
-    console.print(curl_example(base, created["ingest_key"]), markup=False, highlight=False)
-    console.print(f"\nAPI docs: {base}/docs\n", markup=False)
+    # Plain print, not Rich: keys and the curl must never be wrapped or styled (copy-paste).
+    print(f"\npunchlog demo — database {url}, tenant 'demo' (Asia/Kolkata)")
+    print(f"ingest key: {created['ingest_key']}")
+    print(f"admin key:  {created['admin_key']}")
+    print("\nPush a punch (in another terminal):\n")
+    print(curl_example(base, created["ingest_key"]))
+    print(f"\nAPI docs: {base}/docs\n", flush=True)
     os.environ.setdefault("PUNCHLOG_DATABASE_URL", settings.database_url)
     _serve(settings, host, port, None)
 
