@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-_GUID = re.compile(
-    r"\{?([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})\}?"
+_GUID_BODY = (
+    r"([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})"
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_GUID = re.compile(rf"{_GUID_BODY}|\{{{_GUID_BODY}\}}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 controls
 
 MAX_DEVICE_IDENTIFIER = 128
 MAX_EMPLOYEE_NUMBER = 64
@@ -19,7 +20,7 @@ def normalize_device_identifier(value: str) -> str | None:
     text = value.strip()
     match = _GUID.fullmatch(text)
     if match is not None:
-        return "-".join(match.groups()).lower()
+        return "-".join(g for g in match.groups() if g is not None).lower()
     if not text or len(text) > MAX_DEVICE_IDENTIFIER or _CONTROL.search(text):
         return None
     return text
@@ -30,6 +31,8 @@ def normalize_employee_number(value: object) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
+        if abs(value) >= 10**MAX_EMPLOYEE_NUMBER:
+            return None
         text = str(value)
     elif isinstance(value, str):
         text = value.strip()

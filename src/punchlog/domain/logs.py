@@ -159,8 +159,11 @@ def check_log(
     if not device.active:
         return Rejection(index, DEVICE_DISABLED, f"Device {identifier} is disabled")
 
-    instant = to_instant(stamp, device.zone or policy.zone)
     shown = raw_stamp.strip()
+    try:
+        instant = to_instant(stamp, device.zone or policy.zone)
+    except OverflowError:
+        return Rejection(index, INVALID_TIMESTAMP, f"Timestamp {shown!r:.60} is out of range")
     if instant < now - timedelta(days=policy.backdate_days):
         return Rejection(
             index, TOO_OLD, f"Timestamp {shown} is more than {policy.backdate_days} days old"

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
 _TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):?([0-9]{2}))?"
 )
 
 
@@ -58,7 +58,9 @@ def parse_timestamp(text: str) -> Timestamp | None:
 
 
 def to_instant(stamp: Timestamp, zone: tzinfo) -> datetime:
-    """The UTC instant a timestamp means: its own offset wins, else ``zone`` (fold=0)."""
+    """The UTC instant a timestamp means: its own offset wins, else ``zone`` (fold=0).
+
+    Raises ``OverflowError`` when the instant falls outside years 1-9999."""
     if stamp.offset is not None:
         return (stamp.wall - stamp.offset).replace(tzinfo=UTC)
     return stamp.wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
@@ -86,5 +88,5 @@ def load_zone(name: str) -> zoneinfo.ZoneInfo:
         raise ValueError(f"Unknown time zone {name!r}")
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder
         raise ValueError(f"Unknown time zone {name!r}") from exc
