@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     rejected_max_per_tenant: int = Field(
         default=100_000, ge=100, description="Most rejected logs kept per tenant (oldest pruned)."
     )
+    recompute_interval_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often the server recomputes attendance in the background; 0: only "
+        "when read (reads always catch up first).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
     )

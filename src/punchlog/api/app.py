@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import punchlog
-from punchlog.api import admin, logs
+from punchlog.api import admin, attendance, logs
 from punchlog.api.context import AppContext
 from punchlog.api.errors import install_error_handlers
 from punchlog.api.ratelimits import RateLimiter
@@ -20,7 +20,9 @@ from punchlog.api.requestids import RequestIdMiddleware
 from punchlog.api.responses import failure, json_response
 from punchlog.services.health import is_ready
 from punchlog.services.ingest import Limits
+from punchlog.services.recompute import RecomputeWorker
 from punchlog.services.store import Store, utcnow
+from punchlog.services.tenants import list_tenants
 from punchlog.settings import Settings
 
 
@@ -36,7 +38,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.recompute_interval_seconds > 0:
+            worker = RecomputeWorker(
+                the_store,
+                lambda: [t.id for t in list_tenants(the_store)],
+                settings.recompute_interval_seconds,
+            )
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         if own_store:
             the_store.dispose()
 
@@ -61,6 +73,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(logs.router)
     app.include_router(admin.router)
+    app.include_router(attendance.router)
 
     @app.get("/healthz", tags=["operations"], summary="200 once the service can accept logs")
     async def healthz(request: Request) -> Response:

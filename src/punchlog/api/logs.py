@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import orjson
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -61,14 +63,27 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def parse_json(body: bytes) -> object:
+    """orjson, except where it would lose digits: it reads integers beyond 64 bits as floats,
+    so a body with a float attendance number is read again by the standard library, which
+    keeps big integers exact (an integer number becomes its decimal string, rule 7)."""
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestRejected(
             f"Request body is not valid JSON: {exc.msg} "
             f"(line {exc.lineno}, column {exc.colno}, byte {exc.pos})"
         ) from exc
+    if isinstance(parsed, list) and any(
+        isinstance(item, dict) and isinstance(item.get("EmployeeAttendanceNumber"), float)
+        for item in parsed
+    ):
+        return json.loads(body, parse_constant=_no_constants)
+    return parsed
 
 
 @router.post(

@@ -2,18 +2,80 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
-from typing import Annotated
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
+from uvicorn.config import LOGGING_CONFIG
 
-from punchlog.cli import devices, employees, held, keys, push, tenants
+from punchlog.cli import attendance, devices, employees, held, keys, push, shifts, tenants
 from punchlog.cli.demo import curl_example, seed
-from punchlog.cli.output import JsonOpt, console, emit_json, handle_errors, open_store
+from punchlog.cli.output import (
+    JsonOpt,
+    console,
+    emit_json,
+    err_console,
+    handle_errors,
+    open_store,
+)
 from punchlog.settings import Settings
 
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (missing argument, unknown option, bad value) as one ``error:`` line on
+    stderr and exit status 2, like every other failure, instead of a multi-line panel."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        def run(standalone: bool) -> Any:
+            return super(OneLineErrors, self).main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=standalone,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+
+        if not standalone_mode:
+            return run(False)
+        try:
+            code = run(False)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            context = getattr(exc, "ctx", None)
+            hint = f" (see '{context.command_path} --help')" if context is not None else ""
+            err_console.print(
+                f"error: {exc.format_message()}{hint}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err_console.print("error: aborted", markup=False)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="punchlog: attendance log ingestion service (Keka-compatible POST /v1/logs).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -25,6 +87,10 @@ app.add_typer(devices.app, name="device")
 app.add_typer(employees.app, name="employee")
 app.add_typer(held.unmatched_app, name="unmatched")
 app.add_typer(held.rejections_app, name="rejections")
+app.add_typer(shifts.app, name="shift")
+app.add_typer(shifts.holiday_app, name="holiday")
+app.add_typer(attendance.app, name="attendance")
+app.add_typer(attendance.correction_app, name="correction")
 app.command("push")(push.push)
 
 HostOpt = Annotated[str | None, typer.Option(help="Bind address [default: PUNCHLOG_HOST].")]
@@ -44,10 +110,22 @@ def init(json_out: JsonOpt = False) -> None:
         console.print(f"schema up to date in {url}", markup=False)
 
 
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with punchlog's own loggers on the same handler."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["punchlog"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     uvicorn.run(
         "punchlog.api.main:app_from_env",
         factory=True,
+        log_config=log_config(settings.log_level),
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
@@ -89,4 +167,7 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
 
 
 def main() -> None:
+    # Outside `serve`, errors reach the operator as one line (cli/output.py), never as a
+    # logged traceback: keep punchlog's loggers off Python's last-resort stderr handler.
+    logging.getLogger("punchlog").addHandler(logging.NullHandler())
     app()

@@ -12,6 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer._click.globals import get_current_context
 
 from punchlog.errors import PunchlogError
 from punchlog.services.store import Store
@@ -47,9 +48,17 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def open_store() -> Store:
-    """The store named by ``PUNCHLOG_DATABASE_URL``, its schema brought up to date."""
+    """The store named by ``PUNCHLOG_DATABASE_URL``, its schema brought up to date; its
+    connections are closed when the command ends."""
     store = Store.from_settings(Settings())
-    store.migrate()
+    context = get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.dispose)
+    try:
+        store.migrate()
+    except BaseException:
+        store.dispose()
+        raise
     return store
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from punchlog.cli.output import JsonOpt, emit_object, emit_rows, handle_errors, open_store
-from punchlog.services import tenants
+from punchlog.services import shifts, tenants
 
 app = typer.Typer(help="Tenants: create, list, change settings.", no_args_is_help=True)
 
@@ -56,14 +56,26 @@ def set_(
     timezone: Annotated[str | None, typer.Option(help="IANA zone.")] = None,
     backdate_days: Annotated[int | None, typer.Option(help="Oldest log accepted, in days.")] = None,
     unknown_employees: Annotated[str | None, typer.Option(help="hold or reject.")] = None,
+    default_shift: Annotated[
+        str | None, typer.Option(help="Shift code for employees without one ('' clears).")
+    ] = None,
+    bounce_seconds: Annotated[
+        int | None, typer.Option(help="Same-direction punches this close count once.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change a tenant's settings."""
+    store = open_store()
     tenant = tenants.update_tenant(
-        open_store(),
+        store,
         slug,
         timezone=timezone,
         backdate_days=backdate_days,
         unknown_employees=unknown_employees,
     )
+    if default_shift is not None or bounce_seconds is not None:
+        shifts.set_attendance_settings(
+            store, slug, default_shift=default_shift, bounce_seconds=bounce_seconds
+        )
+        tenant = tenants.get_tenant(store, slug)
     emit_object(tenant.to_dict(), as_json=json_out, title=f"tenant {slug} updated")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from punchlog.domain.identifiers import normalize_device_identifier
 from punchlog.errors import Conflict, InvalidInput, NotFound
 from punchlog.services.store import Store, utcnow
-from punchlog.services.tenants import require_tenant, validate_zone
+from punchlog.services.tenants import check_length, require_tenant, validate_zone
 from punchlog.storage import devices as device_rows
 
 DIRECTIONS = ("both", "in", "out")
@@ -47,6 +47,8 @@ def add_device(
         raise InvalidInput(
             f"Invalid device identifier {identifier!r}: 1-128 characters, no control characters"
         )
+    check_length("Device name", name)
+    check_length("Device location", location)
     if direction not in DIRECTIONS:
         raise InvalidInput(f"Invalid direction {direction!r}: use one of both, in, out")
     if timezone:

@@ -10,10 +10,13 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping
 
+from punchlog.domain.attendance import dates_touched
 from punchlog.domain.identifiers import normalize_employee_number
+from punchlog.domain.times import load_zone
 from punchlog.errors import Conflict, InvalidInput, NotFound
 from punchlog.services.store import Store, utcnow
-from punchlog.services.tenants import require_tenant
+from punchlog.services.tenants import require_tenant, require_tenant_by_id
+from punchlog.storage import attendance as day_rows
 from punchlog.storage import employees as employee_rows
 
 
@@ -89,7 +92,11 @@ def _write(
     attached = employee_rows.attach_unmatched(
         conn, tenant_id=tenant_id, numbers={e.number for e in employees}
     )
-    return UpsertResult(written=written, attached=attached)
+    if attached:  # their days change: recompute them
+        zone = load_zone(require_tenant_by_id(conn, tenant_id).timezone)
+        marks = {(e, d) for e, instant in attached for d in dates_touched(instant, zone)}
+        day_rows.mark_dirty(conn, tenant_id=tenant_id, pairs=marks)
+    return UpsertResult(written=written, attached=len(attached))
 
 
 def add_employee(store: Store, slug: str, employee: EmployeeIn) -> UpsertResult:

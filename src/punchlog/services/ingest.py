@@ -145,6 +145,7 @@ def ingest_in(
     conn: Connection, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
 ) -> IngestResult:
     """The batch inside the caller's write transaction (ingest and replay share it)."""
+    punch_rows.lock_arrivals(conn, tenant_id=sender.tenant_id, exclusive=False)
     policy = sender.policy
     devices = _load_devices(conn, sender.tenant_id, items)
     outcomes: list[str] = [""] * len(items)

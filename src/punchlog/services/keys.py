@@ -12,7 +12,7 @@ from punchlog.domain.logs import Policy
 from punchlog.domain.times import load_zone
 from punchlog.errors import Forbidden, InvalidInput, InvalidKey, MissingKey, NotFound
 from punchlog.services.store import Store, utcnow
-from punchlog.services.tenants import require_tenant
+from punchlog.services.tenants import check_length, require_tenant
 from punchlog.storage import keys as key_rows
 
 # last_used_at is written at most this often per key, so it costs the hot path almost nothing.
@@ -78,6 +78,7 @@ def issue_key(
 ) -> IssuedKey:
     if scope not in key_format.SCOPES:
         raise InvalidInput(f"Unknown scope {scope!r}: use one of {', '.join(key_format.SCOPES)}")
+    check_length("Key label", label)
     public_id = _new_public_id()
     raw = key_format.format_key(public_id, _new_secret())
     with store.write() as conn:

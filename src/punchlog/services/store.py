@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from punchlog.errors import StorageUnavailable
+from punchlog.errors import InvalidInput, StorageUnavailable
 from punchlog.settings import Settings
 from punchlog.storage import migrate
 from punchlog.storage.database import READONLY, build_engine
@@ -90,6 +90,8 @@ class Store:
                 raise StorageUnavailable("Storage unavailable; retry later") from exc
             except IntegrityError:
                 raise
+            except DataError as exc:
+                raise InvalidInput("A value is too long or out of range") from exc
             except (DBAPIError, PoolTimeout) as exc:
                 raise StorageUnavailable("Storage unavailable; retry later") from exc
         raise AssertionError("unreachable")  # pragma: no cover
@@ -100,6 +102,8 @@ class Store:
             yield
         except IntegrityError:
             raise
+        except DataError as exc:  # a value the database refuses: the caller's to fix
+            raise InvalidInput("A value is too long or out of range") from exc
         except (DBAPIError, PoolTimeout) as exc:
             log.error("storage error: %s", exc.__class__.__name__, exc_info=exc)
             raise StorageUnavailable("Storage unavailable; retry later") from exc

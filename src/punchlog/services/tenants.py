@@ -28,6 +28,8 @@ class Tenant:
     backdate_days: int
     unknown_employees: str
     created_at: datetime
+    bounce_seconds: int = 60
+    default_shift_id: int | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Tenant:
@@ -39,6 +41,8 @@ class Tenant:
             backdate_days=row["backdate_days"],
             unknown_employees=row["unknown_employees"],
             created_at=row["created_at"],
+            bounce_seconds=row["bounce_seconds"],
+            default_shift_id=row["default_shift_id"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,8 +52,18 @@ class Tenant:
             "timezone": self.timezone,
             "backdateDays": self.backdate_days,
             "unknownEmployees": self.unknown_employees,
+            "bounceSeconds": self.bounce_seconds,
             "createdAt": self.created_at.isoformat(),
         }
+
+
+MAX_TEXT = 200
+
+
+def check_length(label: str, value: str | None, limit: int = MAX_TEXT) -> None:
+    """Free text (names, locations, labels) is at most ``limit`` characters."""
+    if value is not None and len(value) > limit:
+        raise InvalidInput(f"{label} is longer than {limit} characters")
 
 
 def validate_zone(name: str) -> str:
@@ -81,6 +95,7 @@ def create_tenant(
             f"Invalid tenant slug {slug!r}: use 1-63 lower-case letters, digits and '-'"
         )
     validate_zone(timezone)
+    check_length("Tenant name", name)
     _validate_settings(backdate_days, unknown_employees)
     try:
         with store.write() as conn:
@@ -102,6 +117,13 @@ def require_tenant(conn: Connection, slug: str) -> Tenant:
     row = tenant_rows.get_tenant_by_slug(conn, slug=slug)
     if row is None:
         raise NotFound(f"Unknown tenant {slug!r}")
+    return Tenant.from_row(row)
+
+
+def require_tenant_by_id(conn: Connection, tenant_id: int) -> Tenant:
+    row = tenant_rows.get_tenant(conn, tenant_id=tenant_id)
+    if row is None:
+        raise NotFound(f"Unknown tenant id {tenant_id}")
     return Tenant.from_row(row)
 
 

@@ -51,7 +51,8 @@ def upsert_employees(
                 "updated_at": stmt.excluded.updated_at,
             },
         )
-        written += conn.execute(stmt).rowcount
+        conn.execute(stmt)
+        written += len(chunk)  # DO UPDATE writes every row (rowcount is -1 on some drivers)
     return written
 
 
@@ -93,9 +94,12 @@ def deactivate_employee(
     conn.execute(update(employees).where(employees.c.id == employee_id).values(**values))
 
 
-def attach_unmatched(conn: Connection, *, tenant_id: int, numbers: Collection[str]) -> int:
-    """Give held punches whose number is now registered their employee; returns how many."""
-    attached = 0
+def attach_unmatched(
+    conn: Connection, *, tenant_id: int, numbers: Collection[str]
+) -> list[tuple[int, datetime]]:
+    """Give held punches whose number is now registered their employee; returns the
+    (employee id, instant) of each punch attached."""
+    attached: list[tuple[int, datetime]] = []
     ordered = sorted(numbers)
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
@@ -115,8 +119,9 @@ def attach_unmatched(conn: Connection, *, tenant_id: int, numbers: Collection[st
                 punches.c.employee_number.in_(chunk),
             )
             .values(employee_id=employee_id)
+            .returning(punches.c.employee_id, punches.c.punched_at)
         )
-        attached += result.rowcount
+        attached.extend((int(r[0]), r[1]) for r in result)
     return attached
 
 

@@ -52,6 +52,9 @@ tenants = Table(
     Column("future_tolerance_seconds", Integer, nullable=False, server_default=text("300")),
     Column("unknown_employees", String(8), nullable=False, server_default=text("'hold'")),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("default_shift_id", ForeignKey("shifts.id", use_alter=True, ondelete="SET NULL")),
+    # A punch with the same direction as the previous kept one this soon after it is a bounce.
+    Column("bounce_seconds", Integer, nullable=False, server_default=text("60")),
     CheckConstraint("unknown_employees IN ('hold', 'reject')", name="unknown_employees"),
     CheckConstraint("backdate_days BETWEEN 1 AND 3650", name="backdate_days"),
 )
@@ -127,7 +130,8 @@ punches = Table(
     Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("punched_at", UTCDateTime, nullable=False),
     Column("employee_number", String(64), nullable=False),
-    Column("device_id", ForeignKey("devices.id"), nullable=False),
+    # NULL only for manual punches (corrections), which no device sent.
+    Column("device_id", ForeignKey("devices.id")),
     Column("status", SmallInteger, nullable=False),
     # The wall time as the device sent it; its offset is local_time - punched_at.
     Column("local_time", DateTime(timezone=False), nullable=False),
@@ -137,6 +141,9 @@ punches = Table(
     Column("request_id", ForeignKey("ingest_requests.id", ondelete="SET NULL")),
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("tenant_id", "punched_at", "employee_number", "device_id", "status"),
+    # Arrival order per tenant: the feed and the recompute read id > cursor (see
+    # storage.punches.lock_arrivals for why no id is ever skipped).
+    Index(None, "tenant_id", "id"),
     CheckConstraint("status IN (0, 1)", name="status"),
     Index(
         "ix_punches_unmatched",
@@ -170,4 +177,114 @@ rejected_logs = Table(
     UniqueConstraint("tenant_id", "fingerprint"),
     Index(None, "tenant_id", "reason", "id"),
     Index(None, "tenant_id", "received_at"),
+)
+
+shifts = Table(
+    "shifts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", String(200), nullable=False, server_default=text("''")),
+    Column("start_time", String(5), nullable=False),  # HH:MM, tenant wall time
+    Column("end_time", String(5), nullable=False),  # <= start: ends the next day
+    Column("checkin_before_minutes", Integer, nullable=False, server_default=text("60")),
+    Column("checkout_after_minutes", Integer, nullable=False, server_default=text("60")),
+    Column("late_grace_minutes", Integer, nullable=False, server_default=text("0")),
+    Column("early_grace_minutes", Integer, nullable=False, server_default=text("0")),
+    Column("half_day_below_minutes", Integer),
+    Column("absent_below_minutes", Integer),
+    Column("hours_mode", String(16), nullable=False, server_default=text("'first_last'")),
+    Column("weekly_offs", String(32), nullable=False, server_default=text("''")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "code"),
+    CheckConstraint("hours_mode IN ('first_last', 'pairs')", name="hours_mode"),
+)
+
+shift_assignments = Table(
+    "shift_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("employee_id", ForeignKey("employees.id", ondelete="CASCADE"), nullable=False),
+    Column("shift_id", ForeignKey("shifts.id", ondelete="CASCADE"), nullable=False),
+    Column("from_date", Date, nullable=False),
+    Column("to_date", Date),  # inclusive; NULL: open-ended
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "employee_id", "from_date"),
+    Index(None, "tenant_id", "shift_id"),
+)
+
+holidays = Table(
+    "holidays",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("name", String(200), nullable=False, server_default=text("''")),
+    UniqueConstraint("tenant_id", "day"),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("employee_id", ForeignKey("employees.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    # add_punch: the manual punch it created; exclude: the punch it takes out of the hours.
+    Column("punch_id", ForeignKey("punches.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('add_punch', 'exclude')", name="kind"),
+    Index(None, "tenant_id", "employee_id"),
+    Index(None, "punch_id"),
+)
+
+attendance_days = Table(
+    "attendance_days",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("employee_id", ForeignKey("employees.id", ondelete="CASCADE"), nullable=False),
+    Column("employee_number", String(64), nullable=False),  # for ordered, paginated reads
+    Column("work_date", Date, nullable=False),
+    Column("day_type", String(16), nullable=False),
+    Column("shift_code", String(32)),
+    Column("first_in", UTCDateTime),
+    Column("last_out", UTCDateTime),
+    Column("gross_seconds", Integer, nullable=False),
+    Column("effective_seconds", Integer, nullable=False),
+    Column("break_seconds", Integer, nullable=False),
+    Column("late_seconds", Integer, nullable=False),
+    Column("early_seconds", Integer, nullable=False),
+    Column("overtime_seconds", Integer, nullable=False),
+    Column("status", String(16)),
+    Column("window_end", UTCDateTime),  # provisional while now < window_end
+    Column("punches", Text, nullable=False),  # JSON list, as the read API renders it
+    Column("computed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("tenant_id", "employee_id", "work_date"),
+    Index(None, "tenant_id", "employee_number", "work_date"),
+    Index(None, "tenant_id", "work_date"),
+)
+
+# (employee, work date) pairs to recompute: written by changes other than ingest (corrections,
+# assignments, shifts, holidays, attached held logs); ingest itself writes nothing here.
+attendance_dirty = Table(
+    "attendance_dirty",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("employee_id", ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True),
+    Column("work_date", Date, primary_key=True),
+)
+
+# Per tenant: how far the recompute has read the punches (in arrival order), and up to which
+# date absent days have been filled in.
+attendance_state = Table(
+    "attendance_state",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("punch_id", BigInteger, nullable=False, server_default=text("0")),
+    Column("filled_through", Date),
 )

@@ -14,7 +14,7 @@ if connection is None:  # pragma: no cover - always driven through punchlog.stor
 context.configure(
     connection=connection,
     target_metadata=metadata,
-    render_as_batch=connection.dialect.name == "sqlite",
+    render_as_batch=True,  # SQLite needs batch ALTERs; elsewhere batch mode emits plain ALTERs
     compare_type=True,
 )
 with context.begin_transaction():

@@ -1,0 +1,200 @@
+"""Derived attendance: day records, recompute marks, and how far the recompute has read."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from punchlog.storage.tables import (
+    attendance_days,
+    attendance_dirty,
+    attendance_state,
+    corrections,
+    devices,
+    employees,
+    punches,
+)
+
+_CHUNK = 500
+
+
+def _dialect(conn: Connection) -> Any:
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+def get_state(conn: Connection, *, tenant_id: int) -> RowMapping:
+    """The tenant's recompute state, created on first use."""
+    stmt = _dialect(conn).insert(attendance_state).values(tenant_id=tenant_id)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=[attendance_state.c.tenant_id]))
+    query = select(attendance_state).where(attendance_state.c.tenant_id == tenant_id)
+    return conn.execute(query).mappings().one()
+
+
+def set_state(conn: Connection, *, tenant_id: int, **values: Any) -> None:
+    conn.execute(
+        update(attendance_state).where(attendance_state.c.tenant_id == tenant_id).values(**values)
+    )
+
+
+def punches_after(
+    conn: Connection, *, tenant_id: int, after_id: int, limit: int
+) -> Sequence[RowMapping]:
+    """New punches (arrival order) past the recompute cursor: which days they touch. Call it
+    under ``punches.lock_arrivals`` (exclusive)."""
+    query = (
+        select(punches.c.id, punches.c.employee_id, punches.c.punched_at)
+        .where(punches.c.tenant_id == tenant_id, punches.c.id > after_id)
+        .order_by(punches.c.id)
+        .limit(limit)
+    )
+    return conn.execute(query).mappings().all()
+
+
+def mark_dirty(conn: Connection, *, tenant_id: int, pairs: Collection[tuple[int, date]]) -> None:
+    if not pairs:
+        return
+    rows = [{"tenant_id": tenant_id, "employee_id": e, "work_date": d} for e, d in sorted(pairs)]
+    stmt = _dialect(conn).insert(attendance_dirty).on_conflict_do_nothing()
+    for start in range(0, len(rows), _CHUNK * 4):
+        conn.execute(stmt, rows[start : start + _CHUNK * 4])
+
+
+def take_dirty(conn: Connection, *, tenant_id: int, limit: int) -> list[tuple[int, date]]:
+    """Up to ``limit`` marks, removed (the caller recomputes them in the same transaction)."""
+    query = (
+        select(attendance_dirty.c.employee_id, attendance_dirty.c.work_date)
+        .where(attendance_dirty.c.tenant_id == tenant_id)
+        .order_by(attendance_dirty.c.employee_id, attendance_dirty.c.work_date)
+        .limit(limit)
+    )
+    pairs = [(int(r[0]), r[1]) for r in conn.execute(query)]
+    if pairs:  # exactly the pairs taken: a mark added meanwhile stays
+        stmt = delete(attendance_dirty).where(
+            attendance_dirty.c.tenant_id == tenant_id,
+            attendance_dirty.c.employee_id == bindparam("e"),
+            attendance_dirty.c.work_date == bindparam("d"),
+        )
+        conn.execute(stmt, [{"e": e, "d": d} for e, d in pairs])
+    return pairs
+
+
+def count_dirty(conn: Connection, *, tenant_id: int) -> int:
+    query = select(func.count()).where(attendance_dirty.c.tenant_id == tenant_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def employees_for(
+    conn: Connection, *, tenant_id: int, ids: Collection[int] | None = None
+) -> Sequence[RowMapping]:
+    query = select(
+        employees.c.id,
+        employees.c.number,
+        employees.c.joined_on,
+        employees.c.left_on,
+        employees.c.active,
+    ).where(employees.c.tenant_id == tenant_id)
+    if ids is not None:
+        query = query.where(employees.c.id.in_(sorted(ids)))
+    return conn.execute(query.order_by(employees.c.id)).mappings().all()
+
+
+def punches_of(
+    conn: Connection,
+    *,
+    tenant_id: int,
+    employee_ids: Collection[int],
+    first: datetime,
+    last: datetime,
+) -> Sequence[RowMapping]:
+    """Every punch of these employees in [first, last), with device direction and identifier
+    and whether a correction excludes it, ordered by employee and instant."""
+    excluded = (
+        select(corrections.c.id)
+        .where(corrections.c.punch_id == punches.c.id, corrections.c.kind == "exclude")
+        .exists()
+    )
+    query = (
+        select(
+            punches.c.id,
+            punches.c.employee_id,
+            punches.c.punched_at,
+            punches.c.status,
+            punches.c.source,
+            devices.c.identifier.label("device"),
+            devices.c.direction.label("device_direction"),
+            excluded.label("excluded"),
+        )
+        .outerjoin(devices, devices.c.id == punches.c.device_id)
+        .where(
+            punches.c.tenant_id == tenant_id,
+            punches.c.employee_id.in_(sorted(employee_ids)),
+            punches.c.punched_at >= first,
+            punches.c.punched_at < last,
+        )
+        .order_by(punches.c.employee_id, punches.c.punched_at, punches.c.id)
+    )
+    return conn.execute(query).mappings().all()
+
+
+def replace_days(
+    conn: Connection,
+    *,
+    tenant_id: int,
+    spans: Sequence[tuple[int, date, date]],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """Drop the records of each (employee, first, last) span, then insert ``rows``."""
+    if spans:
+        stmt = delete(attendance_days).where(
+            attendance_days.c.tenant_id == tenant_id,
+            attendance_days.c.employee_id == bindparam("employee_id"),
+            attendance_days.c.work_date >= bindparam("first"),
+            attendance_days.c.work_date <= bindparam("last"),
+        )
+        conn.execute(stmt, [{"employee_id": e, "first": f, "last": last} for e, f, last in spans])
+    for start in range(0, len(rows), _CHUNK * 4):
+        conn.execute(insert(attendance_days), list(rows[start : start + _CHUNK * 4]))
+
+
+def day_filter(*, tenant_id: int, first: date, last: date, employee_number: str | None) -> Any:
+    condition = and_(
+        attendance_days.c.tenant_id == tenant_id,
+        attendance_days.c.work_date >= first,
+        attendance_days.c.work_date <= last,
+    )
+    if employee_number is not None:
+        condition = and_(condition, attendance_days.c.employee_number == employee_number)
+    return condition
+
+
+def count_days(conn: Connection, **where: Any) -> int:
+    query = select(func.count()).select_from(attendance_days).where(day_filter(**where))
+    return int(conn.execute(query).scalar_one())
+
+
+def list_days(
+    conn: Connection, *, offset: int = 0, limit: int | None = None, **where: Any
+) -> Sequence[RowMapping]:
+    query = (
+        select(attendance_days)
+        .where(day_filter(**where))
+        .order_by(attendance_days.c.employee_number, attendance_days.c.work_date)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return conn.execute(query).mappings().all()
