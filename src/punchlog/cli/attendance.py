@@ -107,7 +107,6 @@ def register(
     if json_out:
         emit_json(grid)
         return
-    header = ["employee", *(d[8:] for d in grid["dates"])]
     if as_csv:
         out = io.StringIO()
         writer = csv.writer(out)
@@ -116,11 +115,12 @@ def register(
             writer.writerow([row["employeeNumber"], *row["days"]])
         print(out.getvalue(), end="")
         return
-    table = [
-        {"employee": r["employeeNumber"], **dict(zip(header[1:], r["days"], strict=True))}
-        for r in grid["rows"]
-    ]
-    emit_rows("employees", table, header, as_json=False)
+    # A plain grid, never truncated: 31 columns do not fit a table in a terminal.
+    width = max([8, *(len(r["employeeNumber"]) for r in grid["rows"])])
+    print(f"{'employee':<{width}}  " + " ".join(d[8:] for d in grid["dates"]))
+    for row in grid["rows"]:
+        print(f"{row['employeeNumber']:<{width}}  " + " ".join(f"{c:<2}" for c in row["days"]))
+    print("P present  A absent  HD half day  MP missing punch  WO weekly off  H holiday")
 
 
 @app.command("export")
@@ -146,7 +146,9 @@ def export(
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows(
+            {**r, "provisional": "true" if r["provisional"] else "false"} for r in records
+        )
         text = buffer.getvalue()
     if output is None:
         if json_out and fmt == "csv":

@@ -65,17 +65,13 @@ def set_(
     json_out: JsonOpt = False,
 ) -> None:
     """Change a tenant's settings."""
-    store = open_store()
-    tenant = tenants.update_tenant(
-        store,
+    tenant = shifts.update_settings(
+        open_store(),
         slug,
         timezone=timezone,
         backdate_days=backdate_days,
         unknown_employees=unknown_employees,
+        default_shift=default_shift,
+        bounce_seconds=bounce_seconds,
     )
-    if default_shift is not None or bounce_seconds is not None:
-        shifts.set_attendance_settings(
-            store, slug, default_shift=default_shift, bounce_seconds=bounce_seconds
-        )
-        tenant = tenants.get_tenant(store, slug)
     emit_object(tenant.to_dict(), as_json=json_out, title=f"tenant {slug} updated")

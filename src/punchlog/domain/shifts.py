@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 FIRST_LAST = "first_last"
 PAIRS = "pairs"
@@ -65,7 +66,9 @@ def _at(day: date, wall: time, zone: tzinfo) -> datetime:
     return datetime.combine(day, wall).replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
 def instance_of(shift: Shift, work_date: date, zone: tzinfo) -> Instance:
+    """The shift on ``work_date`` (memoised: every employee on a shift shares its instances)."""
     start = _at(work_date, shift.start, zone)
     end_day = work_date + timedelta(days=1) if shift.overnight else work_date
     end = _at(end_day, shift.end, zone)

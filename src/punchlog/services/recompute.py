@@ -129,7 +129,8 @@ def _seconds(value: timedelta) -> int:
 
 def day_row(
     calendar: TenantCalendar, employee: RowMapping, day: Day, now: datetime
-) -> dict[str, Any]:
+) -> tuple[Any, ...]:
+    """A stored record, in ``attendance.DAY_COLUMNS`` order."""
     zone = calendar.zone
     punches = [
         {
@@ -144,26 +145,26 @@ def day_row(
         }
         for c in day.punches
     ]
-    return {
-        "tenant_id": calendar.tenant_id,
-        "employee_id": employee["id"],
-        "employee_number": employee["number"],
-        "work_date": day.work_date,
-        "day_type": day.day_type,
-        "shift_code": day.shift,
-        "first_in": day.first_in,
-        "last_out": day.last_out,
-        "gross_seconds": _seconds(day.gross),
-        "effective_seconds": _seconds(day.effective),
-        "break_seconds": _seconds(day.breaks),
-        "late_seconds": _seconds(day.late_by),
-        "early_seconds": _seconds(day.early_by),
-        "overtime_seconds": _seconds(day.overtime),
-        "status": day.status,
-        "window_end": day.window_end,
-        "punches": orjson.dumps(punches).decode(),
-        "computed_at": now,
-    }
+    return (
+        calendar.tenant_id,
+        employee["id"],
+        employee["number"],
+        day.work_date,
+        day.day_type,
+        day.shift,
+        day.first_in,
+        day.last_out,
+        _seconds(day.gross),
+        _seconds(day.effective),
+        _seconds(day.breaks),
+        _seconds(day.late_by),
+        _seconds(day.early_by),
+        _seconds(day.overtime),
+        day.status,
+        day.window_end,
+        orjson.dumps(punches).decode(),
+        now,
+    )
 
 
 def _at_midnight(day: date, zone: tzinfo) -> datetime:
@@ -209,7 +210,7 @@ def recompute_pairs(
                 excluded=bool(r["excluded"]),
             )
         )
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for employee_id, (first, last) in spans.items():
         employee = employees.get(employee_id)
         if employee is None:
@@ -267,11 +268,8 @@ def _fill_days(
     )
     if start > today:
         return
-    ids = [r["id"] for r in day_rows.employees_for(conn, tenant_id=calendar.tenant_id)]
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
-    day_rows.mark_dirty(
-        conn, tenant_id=calendar.tenant_id, pairs=[(e, d) for e in ids for d in days]
-    )
+    day_rows.mark_all_employees(conn, tenant_id=calendar.tenant_id, days=days)
     day_rows.set_state(conn, tenant_id=calendar.tenant_id, filled_through=today)
 
 

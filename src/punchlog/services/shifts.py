@@ -15,7 +15,7 @@ from punchlog.domain.shifts import HOURS_MODES, format_weekly_offs, parse_weekly
 from punchlog.errors import Conflict, InvalidInput, NotFound
 from punchlog.services.recompute import load_calendar, mark, today_in
 from punchlog.services.store import Store, utcnow
-from punchlog.services.tenants import Tenant, check_length, require_tenant
+from punchlog.services.tenants import Tenant, check_length, require_tenant, tenant_values
 from punchlog.storage import attendance as day_rows
 from punchlog.storage import employees as employee_rows
 from punchlog.storage import shifts as shift_rows
@@ -193,7 +193,24 @@ def set_attendance_settings(
     store: Store, slug: str, *, default_shift: str | None = None, bounce_seconds: int | None = None
 ) -> None:
     """The tenant's default shift (``""`` clears it) and bounce interval."""
-    values: dict[str, Any] = {}
+    update_settings(store, slug, default_shift=default_shift, bounce_seconds=bounce_seconds)
+
+
+def update_settings(
+    store: Store,
+    slug: str,
+    *,
+    timezone: str | None = None,
+    backdate_days: int | None = None,
+    unknown_employees: str | None = None,
+    default_shift: str | None = None,
+    bounce_seconds: int | None = None,
+) -> Tenant:
+    """Every tenant setting at once: all are checked first, then written in one transaction
+    (a bad value changes nothing). Changes that move days mark the window for recompute."""
+    values = tenant_values(
+        timezone=timezone, backdate_days=backdate_days, unknown_employees=unknown_employees
+    )
     if bounce_seconds is not None:
         if not 0 <= bounce_seconds <= 3600:
             raise InvalidInput("bounce seconds must be between 0 and 3600")
@@ -204,9 +221,10 @@ def set_attendance_settings(
             values["default_shift_id"] = (
                 _require_shift(conn, tenant, default_shift)["id"] if default_shift else None
             )
-        if not values:
-            return
-        tenant_rows.update_tenant(conn, tenant_id=tenant.id, values=values)
-        first, last = _window(conn, tenant)
-        ids = [r["id"] for r in day_rows.employees_for(conn, tenant_id=tenant.id)]
-        mark(conn, tenant.id, ids, first, last)
+        if values:
+            tenant_rows.update_tenant(conn, tenant_id=tenant.id, values=values)
+            if values.keys() & {"timezone", "default_shift_id", "bounce_seconds"}:
+                first, last = _window(conn, tenant)
+                ids = [r["id"] for r in day_rows.employees_for(conn, tenant_id=tenant.id)]
+                mark(conn, tenant.id, ids, first, last)
+        return require_tenant(conn, slug)

@@ -30,6 +30,7 @@ class Tenant:
     created_at: datetime
     bounce_seconds: int = 60
     default_shift_id: int | None = None
+    default_shift: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Tenant:
@@ -43,6 +44,7 @@ class Tenant:
             created_at=row["created_at"],
             bounce_seconds=row["bounce_seconds"],
             default_shift_id=row["default_shift_id"],
+            default_shift=row["default_shift"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +55,7 @@ class Tenant:
             "backdateDays": self.backdate_days,
             "unknownEmployees": self.unknown_employees,
             "bounceSeconds": self.bounce_seconds,
+            "defaultShift": self.default_shift,
             "createdAt": self.created_at.isoformat(),
         }
 
@@ -137,14 +140,10 @@ def list_tenants(store: Store) -> list[Tenant]:
         return [Tenant.from_row(row) for row in tenant_rows.list_tenants(conn)]
 
 
-def update_tenant(
-    store: Store,
-    slug: str,
-    *,
-    timezone: str | None = None,
-    backdate_days: int | None = None,
-    unknown_employees: str | None = None,
-) -> Tenant:
+def tenant_values(
+    *, timezone: str | None, backdate_days: int | None, unknown_employees: str | None
+) -> dict[str, Any]:
+    """The checked column values of a settings change (``None``: leave as is)."""
     values: dict[str, Any] = {}
     if timezone is not None:
         values["timezone"] = validate_zone(timezone)
@@ -153,6 +152,20 @@ def update_tenant(
         values["backdate_days"] = backdate_days
     if unknown_employees is not None:
         values["unknown_employees"] = unknown_employees
+    return values
+
+
+def update_tenant(
+    store: Store,
+    slug: str,
+    *,
+    timezone: str | None = None,
+    backdate_days: int | None = None,
+    unknown_employees: str | None = None,
+) -> Tenant:
+    values = tenant_values(
+        timezone=timezone, backdate_days=backdate_days, unknown_employees=unknown_employees
+    )
     with store.write() as conn:
         tenant = require_tenant(conn, slug)
         if values:

@@ -8,17 +8,19 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Date,
     RowMapping,
     and_,
-    bindparam,
     delete,
     func,
-    insert,
+    literal,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from punchlog.storage.bulk import insert_rows
 from punchlog.storage.tables import (
     attendance_days,
     attendance_dirty,
@@ -28,8 +30,6 @@ from punchlog.storage.tables import (
     employees,
     punches,
 )
-
-_CHUNK = 500
 
 
 def _dialect(conn: Connection) -> Any:
@@ -65,31 +65,51 @@ def punches_after(
 
 
 def mark_dirty(conn: Connection, *, tenant_id: int, pairs: Collection[tuple[int, date]]) -> None:
-    if not pairs:
-        return
-    rows = [{"tenant_id": tenant_id, "employee_id": e, "work_date": d} for e, d in sorted(pairs)]
-    stmt = _dialect(conn).insert(attendance_dirty).on_conflict_do_nothing()
-    for start in range(0, len(rows), _CHUNK * 4):
-        conn.execute(stmt, rows[start : start + _CHUNK * 4])
+    rows = [(tenant_id, e, d) for e, d in sorted(pairs)]
+    insert_rows(conn, attendance_dirty, _DIRTY_COLUMNS, rows, ignore_conflicts=True)
+
+
+def mark_all_employees(conn: Connection, *, tenant_id: int, days: Collection[date]) -> None:
+    """Mark every employee of the tenant for each of ``days`` (one INSERT ... SELECT a day)."""
+    for day in sorted(days):
+        source = select(
+            literal(tenant_id).label("tenant_id"),
+            employees.c.id,
+            literal(day, Date).label("work_date"),
+        ).where(employees.c.tenant_id == tenant_id)
+        stmt = _dialect(conn).insert(attendance_dirty).from_select(_DIRTY_COLUMNS, source)
+        conn.execute(stmt.on_conflict_do_nothing())
+
+
+_DIRTY_COLUMNS = ("tenant_id", "employee_id", "work_date")
 
 
 def take_dirty(conn: Connection, *, tenant_id: int, limit: int) -> list[tuple[int, date]]:
-    """Up to ``limit`` marks, removed (the caller recomputes them in the same transaction)."""
-    query = (
-        select(attendance_dirty.c.employee_id, attendance_dirty.c.work_date)
+    """Remove and return up to ``limit`` marks, in one statement: exactly the marks it
+    returns are gone (one added meanwhile stays). The caller recomputes them in the same
+    transaction, so a failed recompute puts them back."""
+    taken = (
+        select(
+            attendance_dirty.c.tenant_id,
+            attendance_dirty.c.employee_id,
+            attendance_dirty.c.work_date,
+        )
         .where(attendance_dirty.c.tenant_id == tenant_id)
         .order_by(attendance_dirty.c.employee_id, attendance_dirty.c.work_date)
         .limit(limit)
     )
-    pairs = [(int(r[0]), r[1]) for r in conn.execute(query)]
-    if pairs:  # exactly the pairs taken: a mark added meanwhile stays
-        stmt = delete(attendance_dirty).where(
-            attendance_dirty.c.tenant_id == tenant_id,
-            attendance_dirty.c.employee_id == bindparam("e"),
-            attendance_dirty.c.work_date == bindparam("d"),
+    stmt = (
+        delete(attendance_dirty)
+        .where(
+            tuple_(
+                attendance_dirty.c.tenant_id,
+                attendance_dirty.c.employee_id,
+                attendance_dirty.c.work_date,
+            ).in_(taken)
         )
-        conn.execute(stmt, [{"e": e, "d": d} for e, d in pairs])
-    return pairs
+        .returning(attendance_dirty.c.employee_id, attendance_dirty.c.work_date)
+    )
+    return [(int(r[0]), r[1]) for r in conn.execute(stmt)]
 
 
 def count_dirty(conn: Connection, *, tenant_id: int) -> int:
@@ -150,24 +170,51 @@ def punches_of(
     return conn.execute(query).mappings().all()
 
 
+DAY_COLUMNS = (
+    "tenant_id",
+    "employee_id",
+    "employee_number",
+    "work_date",
+    "day_type",
+    "shift_code",
+    "first_in",
+    "last_out",
+    "gross_seconds",
+    "effective_seconds",
+    "break_seconds",
+    "late_seconds",
+    "early_seconds",
+    "overtime_seconds",
+    "status",
+    "window_end",
+    "punches",
+    "computed_at",
+)
+
+
 def replace_days(
     conn: Connection,
     *,
     tenant_id: int,
     spans: Sequence[tuple[int, date, date]],
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[Sequence[Any]],
 ) -> None:
-    """Drop the records of each (employee, first, last) span, then insert ``rows``."""
-    if spans:
-        stmt = delete(attendance_days).where(
-            attendance_days.c.tenant_id == tenant_id,
-            attendance_days.c.employee_id == bindparam("employee_id"),
-            attendance_days.c.work_date >= bindparam("first"),
-            attendance_days.c.work_date <= bindparam("last"),
-        )
-        conn.execute(stmt, [{"employee_id": e, "first": f, "last": last} for e, f, last in spans])
-    for start in range(0, len(rows), _CHUNK * 4):
-        conn.execute(insert(attendance_days), list(rows[start : start + _CHUNK * 4]))
+    """Drop the records of each (employee, first, last) span, then insert ``rows`` (tuples in
+    :data:`DAY_COLUMNS` order)."""
+    by_span: dict[tuple[date, date], list[int]] = {}
+    for employee_id, first, last in spans:  # a full catch-up: one span for everybody
+        by_span.setdefault((first, last), []).append(employee_id)
+    for (first, last), ids in by_span.items():
+        for start in range(0, len(ids), 1000):
+            conn.execute(
+                delete(attendance_days).where(
+                    attendance_days.c.tenant_id == tenant_id,
+                    attendance_days.c.employee_id.in_(ids[start : start + 1000]),
+                    attendance_days.c.work_date >= first,
+                    attendance_days.c.work_date <= last,
+                )
+            )
+    insert_rows(conn, attendance_days, DAY_COLUMNS, rows)
 
 
 def day_filter(*, tenant_id: int, first: date, last: date, employee_number: str | None) -> Any:

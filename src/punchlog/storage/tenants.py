@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, insert, select, update
 
-from punchlog.storage.tables import tenants
+from punchlog.storage.tables import shifts, tenants
 
 
 def insert_tenant(
@@ -36,16 +36,24 @@ def insert_tenant(
     return int(result.scalar_one())
 
 
+def _with_shift_code() -> Select[Any]:
+    """Tenant rows with their default shift's code (``default_shift``)."""
+    return select(tenants, shifts.c.code.label("default_shift")).outerjoin(
+        shifts, shifts.c.id == tenants.c.default_shift_id
+    )
+
+
 def get_tenant_by_slug(conn: Connection, *, slug: str) -> RowMapping | None:
-    return conn.execute(select(tenants).where(tenants.c.slug == slug)).mappings().first()
+    return conn.execute(_with_shift_code().where(tenants.c.slug == slug)).mappings().first()
 
 
 def get_tenant(conn: Connection, *, tenant_id: int) -> RowMapping | None:
-    return conn.execute(select(tenants).where(tenants.c.id == tenant_id)).mappings().first()
+    query = _with_shift_code().where(tenants.c.id == tenant_id)
+    return conn.execute(query).mappings().first()
 
 
 def list_tenants(conn: Connection) -> Sequence[RowMapping]:
-    return conn.execute(select(tenants).order_by(tenants.c.slug)).mappings().all()
+    return conn.execute(_with_shift_code().order_by(tenants.c.slug)).mappings().all()
 
 
 def update_tenant(conn: Connection, *, tenant_id: int, values: dict[str, Any]) -> None:
