@@ -1,0 +1,25 @@
+"""A smoke run of the benchmark harness with tiny numbers (the real run is ``make bench``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.attendance import main, run_one
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_attendance_benchmark_runs_end_to_end(database: str) -> None:
+    result = run_one(database, n_employees=12, n_days=4)
+    assert result.database == database
+    assert 12 * 4 <= result.punches <= 12 * 4 * 2  # one IN a day, most days an OUT
+    # every day of the backdating window (days + 1 back, and today), absent or not
+    assert result.records == 12 * (4 + 2)
+    assert result.recompute_seconds > 0
+    assert result.punches_per_second > 0
+
+
+def test_the_benchmark_command_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--employees", "5", "--days", "2", "--databases", "sqlite"]) == 0
+    out = capsys.readouterr().out
+    assert "punches/s" in out
+    assert "sqlite" in out
