@@ -216,3 +216,17 @@ def test_pagination_and_the_93_day_limit(store: Store, world: World, general: da
     assert seen == sorted(seen)
     with pytest.raises(InvalidInput, match="93"):
         attendance.read_days(store, tenant, first=first, last=first + timedelta(days=93))
+
+
+def test_a_leaving_date_removes_the_days_after_it(
+    store: Store, world: World, general: date
+) -> None:
+    day = general
+    assert _day(store, world, "E2", day) is not None  # absent, on GEN
+    employees.upsert_employees(
+        store, world.slug, [EmployeeIn("E2", "Employee E2", left_on=day - timedelta(days=1))]
+    )
+    assert _day(store, world, "E2", day) is None
+    assert _day(store, world, "E2", day - timedelta(days=1)) is not None
+    employees.deactivate_employee(store, world.slug, "E1", left_on=day - timedelta(days=2))
+    assert _day(store, world, "E1", day - timedelta(days=1)) is None

@@ -12,6 +12,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from punchlog.cli.arguments import to_date
 from punchlog.cli.output import (
     JsonOpt,
     console,
@@ -21,7 +22,6 @@ from punchlog.cli.output import (
     handle_errors,
     open_store,
 )
-from punchlog.cli.shifts import to_date
 from punchlog.errors import InvalidInput
 from punchlog.services import attendance, corrections
 

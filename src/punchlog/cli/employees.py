@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 
+from punchlog.cli.arguments import parse_date
 from punchlog.cli.output import (
     JsonOpt,
     console,
@@ -38,15 +38,6 @@ _TRUE = {"1", "true", "yes", "y", "active"}
 _FALSE = {"0", "false", "no", "n", "inactive"}
 
 
-def _date(value: str | None, what: str) -> date | None:
-    if value is None or value.strip() == "":
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise InvalidInput(f"Invalid {what} date {value!r}: use YYYY-MM-DD") from exc
-
-
 @app.command("add")
 @handle_errors
 def add(
@@ -58,7 +49,7 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Register an employee; held logs with this number are attached."""
-    employee = EmployeeIn(number, name, _date(joined, "joined"), _date(left, "left"))
+    employee = EmployeeIn(number, name, parse_date(joined, "joined"), parse_date(left, "left"))
     result = employees.add_employee(open_store(), slug, employee)
     payload = {"number": number.strip(), **result.to_dict()}
     emit_object(payload, as_json=json_out, title=f"employee {number.strip()} added")
@@ -114,8 +105,8 @@ def _row(values: dict[str, str], where: str, line: int, first_line: dict[str, in
             EmployeeIn(
                 number=values["number"],
                 name=values.get("name", ""),
-                joined_on=_date(values.get("joined"), "joined"),
-                left_on=_date(values.get("left"), "left"),
+                joined_on=parse_date(values.get("joined"), "joined"),
+                left_on=parse_date(values.get("left"), "left"),
                 active=active_text not in _FALSE,
             )
         )
@@ -164,7 +155,9 @@ def deactivate(
     json_out: JsonOpt = False,
 ) -> None:
     """Mark an employee as left: later logs are rejected (employee_inactive)."""
-    row = employees.deactivate_employee(open_store(), slug, number, left_on=_date(left, "left"))
+    row = employees.deactivate_employee(
+        open_store(), slug, number, left_on=parse_date(left, "left")
+    )
     emit_object(row, as_json=json_out, title=f"employee {row['number']} deactivated")
 
 

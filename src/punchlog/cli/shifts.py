@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
+from punchlog.cli.arguments import parse_date, to_date
 from punchlog.cli.output import JsonOpt, emit_object, emit_rows, handle_errors, open_store
-from punchlog.errors import InvalidInput
 from punchlog.services import shifts
 from punchlog.services.shifts import ShiftIn
 
 app = typer.Typer(help="Shifts: create, list, assign to employees.", no_args_is_help=True)
 holiday_app = typer.Typer(help="Holidays: add, list.", no_args_is_help=True)
-
-
-def parse_date(value: str | None, what: str) -> date | None:
-    return None if value is None else to_date(value, what)
-
-
-def to_date(value: str, what: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise InvalidInput(f"Invalid {what} {value!r}: use YYYY-MM-DD") from exc
 
 
 @app.command("create")

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping
 
-from punchlog.domain.attendance import dates_touched
+from punchlog.domain.attendance import dates_touched, local_date
 from punchlog.domain.identifiers import normalize_employee_number
 from punchlog.domain.times import load_zone
 from punchlog.errors import Conflict, InvalidInput, NotFound
+from punchlog.services.recompute import mark
 from punchlog.services.store import Store, utcnow
-from punchlog.services.tenants import require_tenant, require_tenant_by_id
+from punchlog.services.tenants import Tenant, require_tenant, require_tenant_by_id
 from punchlog.storage import attendance as day_rows
 from punchlog.storage import employees as employee_rows
 
@@ -73,6 +74,18 @@ def _write(
     on_progress: Callable[[int], None] | None = None,
 ) -> UpsertResult:
     employee_rows.lock_registry(conn, tenant_id=tenant_id, shared=False)
+    before = {
+        r["number"]: r
+        for r in employee_rows.find_employees(
+            conn, tenant_id=tenant_id, numbers={e.number for e in employees}
+        )
+    }
+    moved = [  # existing employees whose employment dates change: their days change too
+        before[e.number]["id"]
+        for e in employees
+        if e.number in before
+        and (before[e.number]["joined_on"], before[e.number]["left_on"]) != (e.joined_on, e.left_on)
+    ]
     written = 0
     now = utcnow()
     for start in range(0, len(employees), _PROGRESS_STEP):
@@ -92,11 +105,20 @@ def _write(
     attached = employee_rows.attach_unmatched(
         conn, tenant_id=tenant_id, numbers={e.number for e in employees}
     )
+    tenant = require_tenant_by_id(conn, tenant_id)
     if attached:  # their days change: recompute them
-        zone = load_zone(require_tenant_by_id(conn, tenant_id).timezone)
+        zone = load_zone(tenant.timezone)
         marks = {(e, d) for e, instant in attached for d in dates_touched(instant, zone)}
         day_rows.mark_dirty(conn, tenant_id=tenant_id, pairs=marks)
+    if moved:
+        _mark_window(conn, tenant, moved)
     return UpsertResult(written=written, attached=len(attached))
+
+
+def _mark_window(conn: Connection, tenant: Tenant, employee_ids: Sequence[int]) -> None:
+    """Recompute these employees over the backdating window (employment dates changed)."""
+    today = local_date(utcnow(), load_zone(tenant.timezone))
+    mark(conn, tenant.id, employee_ids, today - timedelta(days=tenant.backdate_days), today)
 
 
 def add_employee(store: Store, slug: str, employee: EmployeeIn) -> UpsertResult:
@@ -139,6 +161,8 @@ def deactivate_employee(
         employee_rows.deactivate_employee(
             conn, employee_id=row["id"], left_on=left_on, now=utcnow()
         )
+        if left_on is not None and left_on != row["left_on"]:
+            _mark_window(conn, tenant, [row["id"]])
         row = employee_rows.get_employee(conn, tenant_id=tenant.id, number=number.strip())
         assert row is not None
         return employee_to_dict(row)

@@ -76,7 +76,11 @@ def find_employees(
     ordered = sorted(numbers)
     for start in range(0, len(ordered), _CHUNK):
         query = select(
-            employees.c.id, employees.c.number, employees.c.active, employees.c.left_on
+            employees.c.id,
+            employees.c.number,
+            employees.c.active,
+            employees.c.joined_on,
+            employees.c.left_on,
         ).where(
             employees.c.tenant_id == tenant_id,
             employees.c.number.in_(ordered[start : start + _CHUNK]),
