@@ -26,8 +26,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
-## bench: the benchmarks (a full-month attendance recompute for 10,000 employees); never in make test
+## bench: the benchmarks (ingestion under wrk; a full-month attendance recompute for 10,000
+## employees); never part of make test. wrk comes from Debian's packages.
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 
 fmt: $(STAMP)
