@@ -69,7 +69,7 @@ def _populate(store: Store, n_employees: int, n_days: int) -> tuple[int, int]:
     today = datetime.now(UTC).astimezone(zone).date()
     rng = random.Random(SEED)
     now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     total = 0
 
     def flush() -> None:
@@ -88,19 +88,19 @@ def _populate(store: Store, n_employees: int, n_days: int) -> tuple[int, int]:
             )
             stamps = [(start, 0)] + ([(end, 1)] if rng.random() > 0.05 else [])
             for wall, status in stamps:
-                rows.append(
-                    {
-                        "tenant_id": tenant.id,
-                        "punched_at": wall.replace(tzinfo=zone).astimezone(UTC),
-                        "employee_number": number,
-                        "device_id": device_id,
-                        "status": status,
-                        "local_time": wall,
-                        "employee_id": ids[number],
-                        "source": "api",
-                        "request_id": None,
-                        "received_at": now,
-                    }
+                rows.append(  # punch_rows.PUNCH_COLUMNS
+                    (
+                        tenant.id,
+                        wall.replace(tzinfo=zone).astimezone(UTC),
+                        number,
+                        device_id,
+                        status,
+                        wall,
+                        ids[number],
+                        "api",
+                        None,
+                        now,
+                    )
                 )
                 total += 1
             if len(rows) >= 20_000:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from punchlog.services.store import Store
 from punchlog.storage import migrate
 from punchlog.storage import punches as punch_rows
+from punchlog.storage import requests as request_rows
 from punchlog.storage.tables import devices, punches, tenants
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
@@ -61,15 +62,46 @@ def test_the_natural_key_is_a_database_constraint(store: Store) -> None:
         assert punch_rows.count_punches(conn, tenant_id=tenant_id) == 2
 
 
-def test_bulk_insert_returns_only_the_new_keys(store: Store) -> None:
+def _row(punch: dict[str, object], request_row: int | None = None) -> tuple[object, ...]:
+    full = {"source": "api", **punch, "request_id": request_row}
+    return tuple(full.get(c) for c in punch_rows.PUNCH_COLUMNS)
+
+
+def _request(store: Store, tenant_id: int) -> int:
+    with store.write() as conn:
+        return request_rows.open_request(
+            conn, tenant_id=tenant_id, key_id=None, request_id="r", received=0, now=NOW
+        )
+
+
+def test_bulk_insert_counts_only_new_rows_and_finds_its_own(store: Store) -> None:
     tenant_id, device_id = _tenant_and_device(store)
     first = [_punch(tenant_id, device_id), _punch(tenant_id, device_id, employee_number="E2")]
     with store.write() as conn:
-        assert len(punch_rows.insert_punches(conn, rows=first)) == 2
+        assert punch_rows.insert_punches(conn, rows=[_row(p) for p in first]) == 2
+    second_request = _request(store, tenant_id)
     second = [*first, _punch(tenant_id, device_id, employee_number="E3")]
     with store.write() as conn:
-        inserted = punch_rows.insert_punches(conn, rows=second)
-    assert inserted == {(device_id, "E3", NOW, 0)}
+        count = punch_rows.insert_punches(conn, rows=[_row(p, second_request) for p in second])
+        mine = punch_rows.keys_inserted_by(
+            conn, tenant_id=tenant_id, request_row=second_request, instants={NOW}
+        )
+    assert count == 1
+    assert mine == {(device_id, "E3", NOW, 0)}
+
+
+def test_bulk_and_orm_writes_of_one_punch_collide(store: Store) -> None:
+    """On SQLite the natural key holds instants as text: the bulk path must write exactly
+    SQLAlchemy's format, or the same punch could be stored twice."""
+    tenant_id, device_id = _tenant_and_device(store)
+    at = NOW.replace(microsecond=0) + timedelta(seconds=7)
+    with store.write() as conn:
+        conn.execute(insert(punches).values(**_punch(tenant_id, device_id, punched_at=at)))
+        again = punch_rows.insert_punches(
+            conn, rows=[_row(_punch(tenant_id, device_id, punched_at=at))]
+        )
+        assert again == 0
+        assert punch_rows.count_punches(conn, tenant_id=tenant_id) == 1
 
 
 def test_status_outside_0_1_is_refused_by_the_database(store: Store) -> None:
@@ -103,7 +135,7 @@ def test_queries_are_scoped_to_their_tenant(store: Store) -> None:
             .values(slug="u", name="u", timezone="UTC", created_at=NOW)
             .returning(tenants.c.id)
         ).scalar_one()
-        punch_rows.insert_punches(conn, rows=[_punch(tenant_id, device_id)])
+        punch_rows.insert_punches(conn, rows=[_row(_punch(tenant_id, device_id))])
     with store.read() as conn:
         assert punch_rows.count_punches(conn, tenant_id=other) == 0
         assert punch_rows.list_punches(conn, tenant_id=other) == []

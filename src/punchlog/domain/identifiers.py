@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _GUID_BODY = (
     r"([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})"
@@ -14,6 +15,7 @@ MAX_DEVICE_IDENTIFIER = 128
 MAX_EMPLOYEE_NUMBER = 64
 
 
+@lru_cache(maxsize=4096)
 def normalize_device_identifier(value: str) -> str | None:
     """Trimmed; a GUID (optionally in braces) becomes lower case so GUIDs compare
     case-insensitively. ``None`` when empty, too long or holding control characters."""

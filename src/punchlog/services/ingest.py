@@ -173,7 +173,8 @@ def ingest_in(
         received=len(items),
         now=now,
     )
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    inserted: set[NaturalKey] = set()
     first_of_key: dict[NaturalKey, int] = {}
     matched: dict[int, bool] = {}
     for candidate in candidates:
@@ -188,23 +189,31 @@ def ingest_in(
         first_of_key[key] = candidate.index
         matched[candidate.index] = employee is not None
         rows.append(
-            {
-                "tenant_id": sender.tenant_id,
-                "punched_at": candidate.instant,
-                "employee_number": candidate.employee_number,
-                "device_id": candidate.device_id,
-                "status": candidate.status,
-                "local_time": candidate.local_wall,
-                "employee_id": employee.id if employee is not None else None,
-                "source": sender.source,
-                "request_id": request_row,
-                "received_at": now,
-            }
+            (  # punch_rows.PUNCH_COLUMNS
+                sender.tenant_id,
+                candidate.instant,
+                candidate.employee_number,
+                candidate.device_id,
+                candidate.status,
+                candidate.local_wall,
+                employee.id if employee is not None else None,
+                sender.source,
+                request_row,
+                now,
+            )
         )
 
-    inserted = punch_rows.insert_punches(conn, rows=rows)
+    count = punch_rows.insert_punches(conn, rows=rows)
+    if 0 < count < len(rows):  # some were stored already: which did this request insert?
+        inserted = punch_rows.keys_inserted_by(
+            conn,
+            tenant_id=sender.tenant_id,
+            request_row=request_row,
+            instants={key[2] for key in first_of_key},
+        )
     for key, index in first_of_key.items():
-        if key in inserted:
+        new = count == len(rows) or (count > 0 and key in inserted)
+        if new:
             outcomes[index] = NEW if matched[index] else UNMATCHED
         else:
             outcomes[index] = DUPLICATE

@@ -9,30 +9,27 @@ aware datetimes, dates and bools as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
-_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 _BATCH = 10_000
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """SQLAlchemy's SQLite text for a datetime (``YYYY-MM-DD HH:MM:SS.ffffff``): instants as
+    naive UTC, wall times as they are. The same text for the same value, or a natural key
+    holding instants would not see two writes of one punch as equal."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
 
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"an instant needs a zone, got {value!r}")
-        v = value.astimezone(UTC)
-        return _SQLITE_DATETIME % (
-            v.year,
-            v.month,
-            v.day,
-            v.hour,
-            v.minute,
-            v.second,
-            v.microsecond,
-        )
+        return _sqlite_datetime(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -45,10 +42,17 @@ def _placeholders(conn: Connection, count: int) -> str:
     return ", ".join([mark] * count)
 
 
-def _tuples(conn: Connection, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    if conn.dialect.name == "sqlite":
-        return [tuple(_sqlite_value(v) for v in row) for row in rows]
-    return [tuple(row) for row in rows]
+def _tuples(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Rows as the driver takes them. SQLite: converted column by column, and only the
+    columns that hold dates, times or bools (looked up in the first row)."""
+    if conn.dialect.name != "sqlite" or not rows:
+        return [tuple(row) for row in rows]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    for index, column in enumerate(columns):
+        sample = next((v for v in column if v is not None), None)
+        if isinstance(sample, (date, bool)):  # datetime is a date
+            columns[index] = [None if v is None else _sqlite_value(v) for v in column]
+    return list(zip(*columns, strict=True))
 
 
 def insert_rows(
@@ -58,22 +62,25 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     ignore_conflicts: bool = False,
-) -> None:
+) -> int:
     """INSERT ``rows`` (tuples in ``columns`` order), skipping conflicting rows if asked.
 
     SQLite: ``executemany`` (in-process, no round trips). PostgreSQL: ``COPY`` (the fastest
     way in), or, where conflicts must be skipped, one statement per batch,
     ``INSERT ... SELECT * FROM unnest(<one typed array per column>) ON CONFLICT DO NOTHING``.
+    Returns how many rows were inserted (conflicting rows are not counted).
     """
     if not rows:
-        return
+        return 0
+    inserted = 0
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) "
     if conn.dialect.name == "sqlite":
         sql = f"{head}VALUES ({_placeholders(conn, len(columns))}){conflict}"
         for start in range(0, len(rows), _BATCH):
-            conn.exec_driver_sql(sql, _tuples(conn, rows[start : start + _BATCH]))
-        return
+            result = conn.exec_driver_sql(sql, _tuples(conn, rows[start : start + _BATCH]))
+            inserted += result.rowcount
+        return inserted
     if not ignore_conflicts:
         raw = conn.connection.driver_connection
         assert raw is not None
@@ -83,11 +90,13 @@ def insert_rows(
         ):
             for row in rows:
                 copy.write_row(row)
-        return
+        return len(rows)
     arrays = ", ".join(
         f"%s::{table.c[name].type.compile(dialect=conn.dialect)}[]" for name in columns
     )
     sql = f"{head}SELECT * FROM unnest({arrays}){conflict}"
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
-        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*batch, strict=True)))
+        columns_of = tuple(list(column) for column in zip(*batch, strict=True))
+        inserted += conn.exec_driver_sql(sql, columns_of).rowcount
+    return inserted

@@ -2,40 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from punchlog.storage.bulk import insert_rows
 from punchlog.storage.tables import devices, punches
 
-NATURAL_KEY = ("tenant_id", "punched_at", "employee_number", "device_id", "status")
+PUNCH_COLUMNS = (
+    "tenant_id",
+    "punched_at",
+    "employee_number",
+    "device_id",
+    "status",
+    "local_time",
+    "employee_id",
+    "source",
+    "request_id",
+    "received_at",
+)
 
 
-def insert_punches(
-    conn: Connection, *, rows: Sequence[dict[str, Any]]
-) -> set[tuple[int, str, datetime, int]]:
-    """Insert every row not already stored; return the natural keys (device, number, instant,
-    status) of the rows this call inserted. Duplicates are skipped by the unique constraint.
+def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:
+    """Insert every row (tuples in :data:`PUNCH_COLUMNS` order) not already stored; return how
+    many were inserted. Duplicates are skipped by the natural key's unique constraint.
 
-    Rows are inserted in natural-key order, so that two transactions inserting overlapping
-    batches take the unique index's locks in the same order and cannot deadlock.
+    Rows go in natural-key order, so two PostgreSQL transactions inserting overlapping batches
+    take the unique index's locks in the same order and cannot deadlock.
     """
-    if not rows:
-        return set()
-    ordered = sorted(
-        rows, key=lambda r: (r["punched_at"], r["employee_number"], r["device_id"], r["status"])
-    )
-    stmt = insert_punch_statement(conn)
-    stmt = stmt.on_conflict_do_nothing(
-        index_elements=[punches.c[name] for name in NATURAL_KEY]
-    ).returning(
-        punches.c.device_id, punches.c.employee_number, punches.c.punched_at, punches.c.status
-    )
-    result = conn.execute(stmt, ordered)
-    return {(r[0], r[1], r[2], r[3]) for r in result}
+    ordered = sorted(rows, key=lambda r: (r[1], r[2], r[3], r[4]))
+    return insert_rows(conn, punches, PUNCH_COLUMNS, ordered, ignore_conflicts=True)
+
+
+def keys_inserted_by(
+    conn: Connection, *, tenant_id: int, request_row: int, instants: Collection[datetime]
+) -> set[tuple[int, str, datetime, int]]:
+    """The natural keys (device, number, instant, status) that ``request_row`` inserted among
+    punches at ``instants`` (found through the natural key's index)."""
+    found: set[tuple[int, str, datetime, int]] = set()
+    ordered = sorted(set(instants))
+    for start in range(0, len(ordered), 500):
+        query = select(
+            punches.c.device_id,
+            punches.c.employee_number,
+            punches.c.punched_at,
+            punches.c.status,
+        ).where(
+            punches.c.tenant_id == tenant_id,
+            punches.c.punched_at.in_(ordered[start : start + 500]),
+            punches.c.request_id == request_row,
+        )
+        found.update((r[0], r[1], r[2], r[3]) for r in conn.execute(query))
+    return found
 
 
 def insert_punch_statement(conn: Connection) -> Any:
