@@ -14,8 +14,11 @@ from bench import attendance, ingest
 def run_ingest(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench ingest", description=ingest.__doc__)
     parser.add_argument("--seconds", type=int, default=15, help="Length of each load run.")
+    parser.add_argument(
+        "--no-group-commit", action="store_true", help="Serve with PUNCHLOG_GROUP_COMMIT=false."
+    )
     args = parser.parse_args(argv)
-    f = ingest.run(args.seconds)
+    f = ingest.run(args.seconds, group_commit=not args.no_group_commit)
     table = Table(title="Ingestion, SQLite synchronous=FULL (one run, side by side)")
     for column in ("figure", "punchlog", "floor / peer", "ratio"):
         table.add_column(column, justify="right")

@@ -209,7 +209,7 @@ class Figures:
     failed: int
 
 
-def run(seconds: int = 15) -> Figures:
+def run(seconds: int = 15, *, group_commit: bool = True) -> Figures:
     folder = WORK / f"ingest-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHLOG_")}
@@ -217,6 +217,7 @@ def run(seconds: int = 15) -> Figures:
         PUNCHLOG_RATE_LIMIT_PER_SECOND="0",
         PUNCHLOG_RECOMPUTE_INTERVAL_SECONDS="0",
         PUNCHLOG_LOG_LEVEL="warning",
+        PUNCHLOG_GROUP_COMMIT=str(group_commit).lower(),
     )
     try:
         url = f"sqlite:///{folder / 'punchlog.db'}"

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=10_000, ge=0, description="How long a SQLite writer waits for the lock."
     )
+    group_commit: bool = Field(
+        default=True,
+        description="SQLite: one writer thread commits concurrent ingests together (one "
+        "fsync for many requests, each answered after the commit).",
+    )
     pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
     pool_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a request waits for a database connection."

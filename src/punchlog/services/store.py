@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from punchlog.errors import InvalidInput, StorageUnavailable
+from punchlog.services.groupcommit import GroupCommitter
 from punchlog.settings import Settings
 from punchlog.storage import migrate
 from punchlog.storage.database import READONLY, build_engine
@@ -34,8 +35,12 @@ def utcnow() -> datetime:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, group_commit: bool = False) -> None:
         self.engine = engine
+        # SQLite only: one writer thread shares transactions and fsyncs between requests.
+        self.committer = (
+            GroupCommitter(engine) if group_commit and engine.dialect.name == "sqlite" else None
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -46,7 +51,8 @@ class Store:
                 sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                 pool_size=settings.pool_size,
                 pool_timeout_seconds=settings.pool_timeout_seconds,
-            )
+            ),
+            group_commit=settings.group_commit,
         )
 
     @property
@@ -58,6 +64,8 @@ class Store:
             migrate.upgrade(self.engine)
 
     def dispose(self) -> None:
+        if self.committer is not None:
+            self.committer.close()
         self.engine.dispose()
 
     @contextmanager
@@ -77,7 +85,11 @@ class Store:
             yield conn
 
     def write_with_retry(self, work: Callable[[Connection], T], attempts: int = 3) -> T:
-        """Run ``work`` in a write transaction, again on a deadlock or serialization failure."""
+        """Run ``work`` in a write transaction, again on a deadlock or serialization failure
+        (SQLite with group commit: in the next group transaction)."""
+        if self.committer is not None:
+            with self._unavailable_as_503():
+                return self.committer.run(work)
         for attempt in range(1, attempts + 1):
             try:
                 with self.engine.begin() as conn:
