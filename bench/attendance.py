@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,7 +114,7 @@ def _populate(store: Store, n_employees: int, n_days: int) -> tuple[int, int]:
 
 
 def run_one(database: str, n_employees: int, n_days: int) -> Result:
-    with fresh_database(database, "attendance") as url:
+    with fresh_database(database, f"attendance_{uuid.uuid4().hex[:8]}") as url:
         store = Store.from_settings(Settings(database_url=url))
         try:
             store.migrate()

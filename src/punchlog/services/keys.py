@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from punchlog.domain import keys as key_format
@@ -14,9 +14,6 @@ from punchlog.errors import Forbidden, InvalidInput, InvalidKey, MissingKey, Not
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import check_length, require_tenant
 from punchlog.storage import keys as key_rows
-
-# last_used_at is written at most this often per key, so it costs the hot path almost nothing.
-_TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +157,3 @@ def authenticate(store: Store, presented: str | None, *, now: datetime) -> Princ
         scope=row["scope"],
         policy=policy,
     )
-
-
-def record_use(store: Store, principal: Principal, *, now: datetime) -> None:
-    with store.write() as conn:
-        key_rows.touch_key(conn, key_id=principal.key_id, now=now, older_than=now - _TOUCH_INTERVAL)

@@ -112,11 +112,6 @@ def take_dirty(conn: Connection, *, tenant_id: int, limit: int) -> list[tuple[in
     return [(int(r[0]), r[1]) for r in conn.execute(stmt)]
 
 
-def count_dirty(conn: Connection, *, tenant_id: int) -> int:
-    query = select(func.count()).where(attendance_dirty.c.tenant_id == tenant_id)
-    return int(conn.execute(query).scalar_one())
-
-
 def employees_for(
     conn: Connection, *, tenant_id: int, ids: Collection[int] | None = None
 ) -> Sequence[RowMapping]:

@@ -16,10 +16,6 @@ from sqlalchemy.engine import make_url
 READONLY = "punchlog_readonly"
 
 
-def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
 def build_engine(
     url: str,
     *,

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, or_, select
+from sqlalchemy import Connection, RowMapping, delete, insert, select
 
 from punchlog.storage.tables import employees, holidays, shift_assignments, shifts
 
@@ -69,23 +69,6 @@ def list_assignments(
     if employee_ids is not None:
         query = query.where(shift_assignments.c.employee_id.in_(sorted(employee_ids)))
     return conn.execute(query).mappings().all()
-
-
-def employees_on_shift(
-    conn: Connection, *, tenant_id: int, shift_id: int, first: date, last: date
-) -> list[int]:
-    """Employees assigned to a shift somewhere in [first, last]."""
-    query = (
-        select(shift_assignments.c.employee_id)
-        .where(
-            shift_assignments.c.tenant_id == tenant_id,
-            shift_assignments.c.shift_id == shift_id,
-            shift_assignments.c.from_date <= last,
-            or_(shift_assignments.c.to_date.is_(None), shift_assignments.c.to_date >= first),
-        )
-        .distinct()
-    )
-    return [int(r) for r in conn.execute(query).scalars()]
 
 
 def upsert_holiday(conn: Connection, *, tenant_id: int, day: date, name: str) -> None:
