@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from punchlog.domain.attendance import dates_touched
 from punchlog.domain.times import load_zone, parse_timestamp, to_instant
 from punchlog.errors import Conflict, InvalidInput, NotFound
@@ -95,32 +97,28 @@ def exclude_punch(
 ) -> dict[str, Any]:
     _check_reason(reason, actor)
     now = utcnow()
-    with store.write() as conn:
-        tenant = require_tenant(conn, slug)
-        punch = correction_rows.get_punch(conn, tenant_id=tenant.id, punch_id=punch_id)
-        if punch is None:
-            raise NotFound(f"Unknown punch {punch_id} in tenant {slug!r}")
-        if punch["employee_id"] is None:
-            raise Conflict(f"Punch {punch_id} is held (its number is not registered)")
-        already = [
-            c
-            for c in correction_rows.list_corrections(conn, tenant_id=tenant.id)
-            if c["punch_id"] == punch_id and c["kind"] == "exclude"
-        ]
-        if already:
-            raise Conflict(f"Punch {punch_id} is already excluded")
-        correction_id = correction_rows.insert_correction(
-            conn,
-            tenant_id=tenant.id,
-            employee_id=punch["employee_id"],
-            kind="exclude",
-            punch_id=punch_id,
-            reason=reason.strip(),
-            actor=actor.strip(),
-            created_at=now,
-        )
-        days = dates_touched(punch["punched_at"], load_zone(tenant.timezone))
-        mark(conn, tenant.id, [punch["employee_id"]], days[0], days[-1])
+    try:
+        with store.write() as conn:
+            tenant = require_tenant(conn, slug)
+            punch = correction_rows.get_punch(conn, tenant_id=tenant.id, punch_id=punch_id)
+            if punch is None:
+                raise NotFound(f"Unknown punch {punch_id} in tenant {slug!r}")
+            if punch["employee_id"] is None:
+                raise Conflict(f"Punch {punch_id} is held (its number is not registered)")
+            correction_id = correction_rows.insert_correction(
+                conn,
+                tenant_id=tenant.id,
+                employee_id=punch["employee_id"],
+                kind="exclude",
+                punch_id=punch_id,
+                reason=reason.strip(),
+                actor=actor.strip(),
+                created_at=now,
+            )
+            days = dates_touched(punch["punched_at"], load_zone(tenant.timezone))
+            mark(conn, tenant.id, [punch["employee_id"]], days[0], days[-1])
+    except IntegrityError as exc:  # uq_corrections_excluded_punch
+        raise Conflict(f"Punch {punch_id} is already excluded") from exc
     return {"correction": correction_id, "punchId": punch_id, "excluded": True}
 
 

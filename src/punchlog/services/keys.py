@@ -9,10 +9,9 @@ from typing import Any
 
 from punchlog.domain import keys as key_format
 from punchlog.domain.logs import Policy
-from punchlog.domain.times import load_zone
 from punchlog.errors import Forbidden, InvalidInput, InvalidKey, MissingKey, NotFound
 from punchlog.services.store import Store, utcnow
-from punchlog.services.tenants import check_length, require_tenant
+from punchlog.services.tenants import check_length, policy_of, require_tenant
 from punchlog.storage import keys as key_rows
 
 
@@ -143,11 +142,11 @@ def authenticate(store: Store, presented: str | None, *, now: datetime) -> Princ
         row["expires_at"] is not None and row["expires_at"] <= now
     ):
         raise InvalidKey()
-    policy = Policy(
-        zone=load_zone(row["tenant_timezone"]),
+    policy = policy_of(
+        timezone=row["tenant_timezone"],
         backdate_days=row["backdate_days"],
         future_tolerance_seconds=row["future_tolerance_seconds"],
-        hold_unknown_employees=row["unknown_employees"] == "hold",
+        unknown_employees=row["unknown_employees"],
     )
     return Principal(
         key_id=row["id"],

@@ -8,8 +8,7 @@ from typing import Any
 
 import orjson
 
-from punchlog.domain.logs import REASONS, Policy
-from punchlog.domain.times import load_zone
+from punchlog.domain.logs import REASONS
 from punchlog.errors import InvalidInput
 from punchlog.services.ingest import ACCEPTED_OUTCOMES, Limits, Sender, ingest_in
 from punchlog.services.store import Store, utcnow
@@ -81,11 +80,7 @@ def replay_rejections(
         pending = rejection_rows.list_rejections(
             conn, tenant_id=tenant.id, reason=reason, pending_only=True
         )
-    policy = Policy(
-        zone=load_zone(tenant.timezone),
-        backdate_days=tenant.backdate_days,
-        hold_unknown_employees=tenant.unknown_employees == "hold",
-    )
+    policy = tenant.policy()
     batch_size = max(1, limits.max_logs)
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]

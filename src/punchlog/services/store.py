@@ -91,21 +91,15 @@ class Store:
             with self._unavailable_as_503():
                 return self.committer.run(work)
         for attempt in range(1, attempts + 1):
-            try:
-                with self.engine.begin() as conn:
-                    return work(conn)
-            except OperationalError as exc:
-                code = getattr(exc.orig, "sqlstate", None)
-                if code in _RETRYABLE and attempt < attempts:
+            with self._unavailable_as_503():  # the one mapping of database errors
+                try:
+                    with self.engine.begin() as conn:
+                        return work(conn)
+                except OperationalError as exc:
+                    code = getattr(exc.orig, "sqlstate", None)
+                    if code not in _RETRYABLE or attempt == attempts:
+                        raise
                     log.warning("retrying transaction after %s (attempt %d)", code, attempt)
-                    continue
-                raise StorageUnavailable("Storage unavailable; retry later") from exc
-            except IntegrityError:
-                raise
-            except DataError as exc:
-                raise InvalidInput("A value is too long or out of range") from exc
-            except (DBAPIError, PoolTimeout) as exc:
-                raise StorageUnavailable("Storage unavailable; retry later") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from punchlog.domain.logs import Policy
 from punchlog.domain.times import load_zone
 from punchlog.errors import Conflict, InvalidInput, NotFound
 from punchlog.services.store import Store, utcnow
@@ -28,6 +29,7 @@ class Tenant:
     backdate_days: int
     unknown_employees: str
     created_at: datetime
+    future_tolerance_seconds: int = 300
     bounce_seconds: int = 60
     default_shift_id: int | None = None
     default_shift: str | None = None
@@ -42,9 +44,18 @@ class Tenant:
             backdate_days=row["backdate_days"],
             unknown_employees=row["unknown_employees"],
             created_at=row["created_at"],
+            future_tolerance_seconds=row["future_tolerance_seconds"],
             bounce_seconds=row["bounce_seconds"],
             default_shift_id=row["default_shift_id"],
             default_shift=row["default_shift"],
+        )
+
+    def policy(self) -> Policy:
+        return policy_of(
+            timezone=self.timezone,
+            backdate_days=self.backdate_days,
+            future_tolerance_seconds=self.future_tolerance_seconds,
+            unknown_employees=self.unknown_employees,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +78,18 @@ def check_length(label: str, value: str | None, limit: int = MAX_TEXT) -> None:
     """Free text (names, locations, labels) is at most ``limit`` characters."""
     if value is not None and len(value) > limit:
         raise InvalidInput(f"{label} is longer than {limit} characters")
+
+
+def policy_of(
+    *, timezone: str, backdate_days: int, future_tolerance_seconds: int, unknown_employees: str
+) -> Policy:
+    """The tenant's ingestion rules, as the domain takes them (one place builds them)."""
+    return Policy(
+        zone=load_zone(timezone),
+        backdate_days=backdate_days,
+        future_tolerance_seconds=future_tolerance_seconds,
+        hold_unknown_employees=unknown_employees == "hold",
+    )
 
 
 def validate_zone(name: str) -> str:

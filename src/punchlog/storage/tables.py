@@ -240,6 +240,14 @@ corrections = Table(
     CheckConstraint("kind IN ('add_punch', 'exclude')", name="kind"),
     Index(None, "tenant_id", "employee_id"),
     Index(None, "punch_id"),
+    # A punch is excluded at most once: the database says so, not a read-then-write check.
+    Index(
+        "uq_corrections_excluded_punch",
+        "punch_id",
+        unique=True,
+        sqlite_where=text("kind = 'exclude'"),
+        postgresql_where=text("kind = 'exclude'"),
+    ),
 )
 
 attendance_days = Table(
