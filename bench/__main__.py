@@ -36,6 +36,7 @@ def run_ingest(argv: list[str]) -> int:
     )
     table.add_row("peak server RSS (MiB)", f"{f.peak_rss_mib:,.0f}", "", "")
     table.add_row("non-200 answers", str(f.failed), "", "")
+    table.add_row("socket errors (wrk)", str(f.errors), "", "")
     Console().print(table)
     return 0 if f.failed == 0 else 1
 

@@ -44,7 +44,8 @@ EMPLOYEES = 1000
 @dataclass(frozen=True)
 class Load:
     requests: int
-    failed: int
+    failed: int  # answers other than 200
+    errors: int  # socket errors and timeouts, as wrk counts them
     seconds: float
 
     @property
@@ -82,8 +83,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def server(
+    argv: list[str], env: dict[str, str], port: int, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The server process; its output goes to ``log`` (errors are printed from there)."""
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -103,6 +108,10 @@ def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[subproce
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if log is not None:
+            errors = [ln for ln in log.read_text().splitlines() if "ERROR" in ln or "Error" in ln]
+            for line in errors[:20]:
+                print(f"server: {line}", file=sys.stderr)
 
 
 def rss_mib(pid: int) -> float:
@@ -156,7 +165,7 @@ def drive(
     duration = float(re.search(r"requests in ([\d.]+)(m?s)", out).group(1))  # type: ignore[union-attr]
     unit = re.search(r"requests in [\d.]+(m?s)", out).group(1)  # type: ignore[union-attr]
     duration = duration / 1000 if unit == "ms" else duration
-    load = Load(int(match.group(1)), int(match.group(2)) + int(match.group(3)), duration or elapsed)
+    load = Load(int(match.group(1)), int(match.group(2)), int(match.group(3)), duration or elapsed)
     return load, peak
 
 
@@ -207,6 +216,7 @@ class Figures:
     naive_req_per_s: float
     peak_rss_mib: float
     failed: int
+    errors: int
 
 
 def run(seconds: int = 15, *, group_commit: bool = True) -> Figures:
@@ -224,7 +234,8 @@ def run(seconds: int = 15, *, group_commit: bool = True) -> Figures:
         key = prepare(url)
         port = _free_port()
         argv = [str(BIN / "punchlog"), "serve", "--port", str(port)]
-        with server(argv, {**env, "PUNCHLOG_DATABASE_URL": url}, port) as proc:
+        log = folder / "server.log"
+        with server(argv, {**env, "PUNCHLOG_DATABASE_URL": url}, port, log) as proc:
             batches, peak1 = drive(port, key, 1000, 4, seconds, proc.pid)
             singles, peak2 = drive(port, key, 1, 32, seconds, proc.pid)
         floor_rate = floor(seconds, folder)
@@ -252,6 +263,7 @@ def run(seconds: int = 15, *, group_commit: bool = True) -> Figures:
             naive_req_per_s=naive.per_second,
             peak_rss_mib=max(peak1, peak2),
             failed=batches.failed + singles.failed + naive.failed,
+            errors=batches.errors + singles.errors + naive.errors,
         )
     finally:
         import shutil

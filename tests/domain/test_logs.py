@@ -27,7 +27,6 @@ from punchlog.domain.logs import (
     Rejection,
     check_employee,
     check_log,
-    device_identifier_of,
     natural_key,
 )
 from punchlog.domain.times import load_zone
@@ -453,21 +452,6 @@ def test_unrepresentable_instant_rejected_not_raised(
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("item", "expected"),
-    [
-        pytest.param(log(DeviceIdentifier="{" + GUID.upper() + "}"), GUID, id="guid"),
-        pytest.param(log(DeviceIdentifier=" gate-1 "), "gate-1", id="custom"),
-        pytest.param(log(DeviceIdentifier=42), None, id="not-a-string"),
-        pytest.param(log(DeviceIdentifier=MISSING), None, id="missing"),
-        pytest.param(log(DeviceIdentifier=""), None, id="empty"),
-        pytest.param([GUID], None, id="not-an-object"),
-    ],
-)
-def test_device_identifier_of(item: object, expected: str | None) -> None:
-    assert device_identifier_of(item) == expected
 
 
 # --- rule 7: the employee -------------------------------------------------------------------

@@ -62,6 +62,14 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+async def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to ``exc`` for a handler called outside the framework's own exception
+    handling (the ingest fast path in api.app): the same envelopes as the handlers below."""
+    if isinstance(exc, PunchlogError):
+        return await _punchlog_error(request, exc)
+    return await _unexpected(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PunchlogError, _punchlog_error)
     app.add_exception_handler(HTTPException, _http_error)

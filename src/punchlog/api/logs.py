@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import orjson
@@ -10,10 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from punchlog.api.context import context_of, principal_for, request_id_of
+from punchlog.api.context import context_of, request_id_of
 from punchlog.api.responses import success
 from punchlog.errors import RequestRejected
-from punchlog.services.ingest import Sender, check_batch_size, ingest_batch
+from punchlog.services.ingest import Sender, check_batch_size, ingest_batch, submit_batch
+from punchlog.services.keys import authenticate, cached_principal
 
 router = APIRouter()
 
@@ -94,17 +96,36 @@ def parse_json(body: bytes) -> object:
 )
 async def post_logs(request: Request) -> Response:
     ctx = context_of(request)
-    principal = await run_in_threadpool(principal_for, request, "ingest")
-    _check_content_type(request)
-    body = await read_body(request, ctx.settings.max_body_bytes)
-    items = check_batch_size(parse_json(body), ctx.limits)
+    presented = request.headers.get("x-api-key")
+    # The key from this process's cache when it is there (no I/O); the ingest transaction
+    # confirms it against the tenant's registry version (services.keys.confirm_key).
+    principal = cached_principal(ctx.store, presented, now=ctx.clock())
+    cached = principal is not None
+    if principal is None:
+        principal = await run_in_threadpool(authenticate, ctx.store, presented, now=ctx.clock())
+    principal.require("ingest")
+    ctx.limiter.hit(principal.key_id)
+    try:
+        _check_content_type(request)
+        body = await read_body(request, ctx.settings.max_body_bytes)
+        items = check_batch_size(parse_json(body), ctx.limits)
+    except RequestRejected:
+        if cached:  # a revoked key is told so first, whatever else is wrong with the request
+            await run_in_threadpool(authenticate, ctx.store, presented, now=ctx.clock())
+        raise
     sender = Sender(
         tenant_id=principal.tenant_id,
         key_id=principal.key_id,
         request_id=request_id_of(request),
         policy=principal.policy,
+        principal=principal,
     )
-    result = await run_in_threadpool(
-        ingest_batch, ctx.store, sender, items, now=ctx.clock(), limits=ctx.limits
-    )
+    now = ctx.clock()
+    future = submit_batch(ctx.store, sender, items, now=now, limits=ctx.limits)
+    if future is not None:  # group commit: wait for the commit without holding a thread
+        result = await asyncio.wrap_future(future)
+    else:
+        result = await run_in_threadpool(
+            ingest_batch, ctx.store, sender, items, now=now, limits=ctx.limits
+        )
     return success(result.to_wire())

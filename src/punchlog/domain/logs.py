@@ -13,11 +13,17 @@ Duplicates (rule 8) are decided by the database's unique constraint, plus
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Final
 
-from punchlog.domain.identifiers import normalize_device_identifier, normalize_employee_number
+from punchlog.domain.identifiers import (
+    MAX_EMPLOYEE_NUMBER,
+    normalize_device_identifier,
+    normalize_employee_number,
+)
 from punchlog.domain.times import parse_timestamp, to_instant
 
 FIELDS: Final = ("DeviceIdentifier", "EmployeeAttendanceNumber", "Timestamp", "Status")
@@ -96,15 +102,6 @@ NaturalKey = tuple[int, str, datetime, int]
 def natural_key(candidate: Candidate) -> NaturalKey:
     """(device, number, instant, status): with the tenant, the unique key of a punch."""
     return (candidate.device_id, candidate.employee_number, candidate.instant, candidate.status)
-
-
-def device_identifier_of(item: object) -> str | None:
-    """The normalised ``DeviceIdentifier`` of a raw item, to look devices up in bulk."""
-    if isinstance(item, dict):
-        value = item.get("DeviceIdentifier")
-        if isinstance(value, str):
-            return normalize_device_identifier(value)
-    return None
 
 
 def _parse_status(value: object) -> int | None:
@@ -191,6 +188,84 @@ def check_log(
         local_wall=stamp.wall,
         status=status,
     )
+
+
+_PLAIN_STAMP: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+_MAX_PLAIN_NUMBER: Final = 10**18
+
+
+def judge_batch(
+    items: Sequence[object],
+    *,
+    devices: dict[str, DeviceRef],
+    policy: Policy,
+    now: datetime,
+) -> tuple[list[Candidate], list[Rejection]]:
+    """:func:`check_log` for every item of a batch, with a fast path for the usual log.
+
+    The usual log (a known, active device named exactly as registered; a plain
+    ``YYYY-MM-DDTHH:MM:SS`` timestamp; a status of 0 or 1; an alphanumeric or small integer
+    number) is accepted here with the same result :func:`check_log` gives, and each distinct
+    timestamp is converted once per zone. Every other item goes through :func:`check_log`,
+    which gives the exact rule and message.
+    """
+    earliest = now - timedelta(days=policy.backdate_days)
+    latest = now + timedelta(seconds=policy.future_tolerance_seconds)
+    instants: dict[tuple[str, tzinfo], tuple[datetime, datetime] | None] = {}
+    candidates: list[Candidate] = []
+    rejections: list[Rejection] = []
+    for index, item in enumerate(items):
+        if type(item) is dict:
+            raw_device = item.get("DeviceIdentifier")
+            # A registered identifier is stored normalised, and normalising it again changes
+            # nothing: an exact hit is the device check_log would find.
+            device = devices.get(raw_device) if type(raw_device) is str else None
+            status = item.get("Status")
+            raw_stamp = item.get("Timestamp")
+            if (
+                device is not None
+                and device.active
+                and type(status) is int
+                and (status == 0 or status == 1)
+                and type(raw_stamp) is str
+            ):
+                number = _plain_number(item.get("EmployeeAttendanceNumber"))
+                zone = device.zone or policy.zone
+                key = (raw_stamp, zone)
+                got = instants[key] if key in instants else _plain_instant(raw_stamp, zone)
+                instants[key] = got
+                if number is not None and got is not None and earliest <= got[0] <= latest:
+                    candidates.append(Candidate(index, device.id, number, got[0], got[1], status))
+                    continue
+        judged = check_log(index, item, devices=devices, policy=policy, now=now)
+        if isinstance(judged, Rejection):
+            rejections.append(judged)
+        else:
+            candidates.append(judged)
+    return candidates, rejections
+
+
+def _plain_number(value: object) -> str | None:
+    """The number when normalising cannot change it (else ``None``: the slow path decides)."""
+    if type(value) is str:
+        if 0 < len(value) <= MAX_EMPLOYEE_NUMBER and value.isascii() and value.isalnum():
+            return value
+        return None
+    if type(value) is int and 0 <= value < _MAX_PLAIN_NUMBER:
+        return str(value)
+    return None
+
+
+def _plain_instant(text: str, zone: tzinfo) -> tuple[datetime, datetime] | None:
+    """(instant, wall) of a plain ``YYYY-MM-DDTHH:MM:SS``, as parse_timestamp and to_instant
+    give them; ``None`` for anything else (the slow path decides)."""
+    if _PLAIN_STAMP.fullmatch(text) is None:
+        return None
+    try:
+        wall = datetime.fromisoformat(text)
+        return wall.replace(tzinfo=zone, fold=0).astimezone(UTC), wall
+    except (ValueError, OverflowError):
+        return None
 
 
 def check_employee(

@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine
 
 from punchlog.errors import StorageUnavailable
+from punchlog.storage.driver import cursor
 
 log = logging.getLogger("punchlog.groupcommit")
 T = TypeVar("T")
@@ -100,11 +101,16 @@ class GroupCommitter:
         try:
             with self.engine.begin() as conn:  # BEGIN IMMEDIATE (storage/database.py)
                 for item in items:
+                    # A savepoint each, so a failing request is rolled back alone (driver SQL:
+                    # SQLAlchemy's nested transactions cost more than the request's own work).
+                    savepoint = cursor(conn)
+                    savepoint.execute("SAVEPOINT request")
                     try:
-                        with conn.begin_nested():  # SAVEPOINT: a failing request alone
-                            item.result = item.work(conn)
+                        item.result = item.work(conn)
                     except Exception as exc:
                         item.error = exc
+                        savepoint.execute("ROLLBACK TO SAVEPOINT request")
+                    savepoint.execute("RELEASE SAVEPOINT request")
         except Exception as exc:  # the commit itself failed: nobody is acknowledged
             log.error("group commit of %d requests failed", len(items), exc_info=exc)
             failure = StorageUnavailable("Storage unavailable; retry later")

@@ -7,7 +7,8 @@ failure raises :class:`~punchlog.errors.StorageUnavailable` and nothing is ackno
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,30 +18,28 @@ from sqlalchemy import Connection
 
 from punchlog.domain.logs import (
     Candidate,
-    DeviceRef,
-    EmployeeRef,
     NaturalKey,
     Policy,
     Rejection,
     check_employee,
-    check_log,
-    device_identifier_of,
+    judge_batch,
     natural_key,
 )
-from punchlog.domain.times import load_zone
-from punchlog.errors import RequestRejected
+from punchlog.errors import InvalidKey, RequestRejected
+from punchlog.services.keys import Principal, confirm_key
+from punchlog.services.registry import TOUCH_INTERVAL, Registry, load_employees
 from punchlog.services.store import Store
 from punchlog.storage import devices as device_rows
 from punchlog.storage import employees as employee_rows
 from punchlog.storage import keys as key_rows
 from punchlog.storage import punches as punch_rows
+from punchlog.storage import registry as registry_rows
 from punchlog.storage import rejections as rejection_rows
 from punchlog.storage import requests as request_rows
 
 # Outcomes of an accepted log; a rejected log's outcome is its reason.
 NEW, DUPLICATE, UNMATCHED = "new", "duplicate", "unmatched"
 ACCEPTED_OUTCOMES = frozenset({NEW, DUPLICATE, UNMATCHED})
-_TOUCH_INTERVAL = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +59,8 @@ class Sender:
     policy: Policy
     source: str = "api"
     keep_rejections: bool = True  # False when replaying rejections: their rows are updated
+    # The calling key, when it came from the process cache: confirmed inside the transaction.
+    principal: Principal | None = None
 
 
 @dataclass(slots=True)
@@ -111,72 +112,59 @@ def ingest_batch(
     store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
 ) -> IngestResult:
     """Judge and store ``items``; retried whole on a PostgreSQL deadlock."""
+    return store.write_with_retry(_work(store, sender, items, now=now, limits=limits))
 
+
+def submit_batch(
+    store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
+) -> Future[IngestResult] | None:
+    """With group commit, queue the batch and return a future resolved after its commit
+    (an async caller awaits it without holding a thread); else ``None``."""
+    return store.submit(_work(store, sender, items, now=now, limits=limits))
+
+
+def _work(
+    store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
+) -> Callable[[Connection], IngestResult]:
     def work(conn: Connection) -> IngestResult:
-        return ingest_in(conn, sender, items, now=now, limits=limits)
+        return ingest_in(conn, sender, items, now=now, limits=limits, registry=store.registry)
 
-    return store.write_with_retry(work)
-
-
-def _load_devices(
-    conn: Connection, tenant_id: int, items: Sequence[object]
-) -> dict[str, DeviceRef]:
-    identifiers = {i for i in map(device_identifier_of, items) if i is not None}
-    rows = device_rows.find_devices(conn, tenant_id=tenant_id, identifiers=identifiers)
-    return {
-        r["identifier"]: DeviceRef(
-            id=r["id"],
-            active=bool(r["active"]),
-            zone=load_zone(r["timezone"]) if r["timezone"] else None,
-        )
-        for r in rows
-    }
-
-
-def _load_employees(conn: Connection, tenant_id: int, numbers: set[str]) -> dict[str, EmployeeRef]:
-    rows = employee_rows.find_employees(conn, tenant_id=tenant_id, numbers=numbers)
-    return {
-        r["number"]: EmployeeRef(id=r["id"], active=bool(r["active"]), left_on=r["left_on"])
-        for r in rows
-    }
+    return work
 
 
 def ingest_in(
-    conn: Connection, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
+    conn: Connection,
+    sender: Sender,
+    items: Sequence[object],
+    *,
+    now: datetime,
+    limits: Limits,
+    registry: Registry,
 ) -> IngestResult:
     """The batch inside the caller's write transaction (ingest and replay share it)."""
-    punch_rows.lock_arrivals(conn, tenant_id=sender.tenant_id, exclusive=False)
+    tenant_id = sender.tenant_id
+    punch_rows.lock_arrivals(conn, tenant_id=tenant_id, exclusive=False)
+    # First the registry version, then anything cached against it (services.registry).
+    version = registry_rows.version(conn, tenant_id=tenant_id)
+    if version is None:
+        raise InvalidKey()  # the tenant is gone
     policy = sender.policy
-    devices = _load_devices(conn, sender.tenant_id, items)
+    if sender.principal is not None:
+        policy = confirm_key(registry, conn, sender.principal, version, now=now)
+    view = registry.tenant(conn, tenant_id, version)
     outcomes: list[str] = [""] * len(items)
-    rejections: list[Rejection] = []
-    candidates: list[Candidate] = []
-    for index, item in enumerate(items):
-        judged = check_log(index, item, devices=devices, policy=policy, now=now)
-        if isinstance(judged, Rejection):
-            rejections.append(judged)
-        else:
-            candidates.append(judged)
+    candidates, rejections = judge_batch(items, devices=view.devices, policy=policy, now=now)
 
     numbers = {c.employee_number for c in candidates}
-    employees = _load_employees(conn, sender.tenant_id, numbers)
-    if policy.hold_unknown_employees and numbers - employees.keys():
+    employees = view.find_employees(conn, tenant_id, numbers)
+    if policy.hold_unknown_employees and len(employees) < len(numbers):
         # Some will be held: order this against a concurrent registration, then look again.
-        employee_rows.lock_registry(conn, tenant_id=sender.tenant_id, shared=True)
-        employees.update(_load_employees(conn, sender.tenant_id, numbers - employees.keys()))
+        employee_rows.lock_registry(conn, tenant_id=tenant_id, shared=True)
+        employees.update(load_employees(conn, tenant_id, numbers - employees.keys()))
 
-    request_row = request_rows.open_request(
-        conn,
-        tenant_id=sender.tenant_id,
-        key_id=sender.key_id,
-        request_id=sender.request_id,
-        received=len(items),
-        now=now,
-    )
-    rows: list[tuple[Any, ...]] = []
-    inserted: set[NaturalKey] = set()
     first_of_key: dict[NaturalKey, int] = {}
-    matched: dict[int, bool] = {}
+    kept: list[tuple[Candidate, int | None]] = []  # (candidate, employee id or None: held)
+    in_batch_duplicates = 0
     for candidate in candidates:
         employee = check_employee(candidate, employees.get(candidate.employee_number), policy)
         if isinstance(employee, Rejection):
@@ -185,59 +173,78 @@ def ingest_in(
         key = natural_key(candidate)
         if key in first_of_key:
             outcomes[candidate.index] = DUPLICATE  # the same punch earlier in this batch
+            in_batch_duplicates += 1
             continue
         first_of_key[key] = candidate.index
-        matched[candidate.index] = employee is not None
-        rows.append(
-            (  # punch_rows.PUNCH_COLUMNS
-                sender.tenant_id,
-                candidate.instant,
-                candidate.employee_number,
-                candidate.device_id,
-                candidate.status,
-                candidate.local_wall,
-                employee.id if employee is not None else None,
-                sender.source,
-                request_row,
-                now,
-            )
-        )
+        kept.append((candidate, employee.id if employee is not None else None))
 
+    held = sum(1 for _, employee_id in kept if employee_id is None)
+    # Written once with the counts of the usual case (every kept log new); corrected below
+    # only when some were stored already.
+    request_row = request_rows.open_request(
+        conn,
+        tenant_id=tenant_id,
+        key_id=sender.key_id,
+        request_id=sender.request_id,
+        received=len(items),
+        accepted=len(items) - len(rejections),
+        duplicate=in_batch_duplicates,
+        unmatched=held,
+        rejected=len(rejections),
+        now=now,
+    )
+    rows = [
+        (  # punch_rows.PUNCH_COLUMNS
+            tenant_id,
+            c.instant,
+            c.employee_number,
+            c.device_id,
+            c.status,
+            c.local_wall,
+            employee_id,
+            sender.source,
+            request_row,
+            now,
+        )
+        for c, employee_id in kept
+    ]
     count = punch_rows.insert_punches(conn, rows=rows)
+    inserted: set[NaturalKey] = set()
     if 0 < count < len(rows):  # some were stored already: which did this request insert?
         inserted = punch_rows.keys_inserted_by(
             conn,
-            tenant_id=sender.tenant_id,
+            tenant_id=tenant_id,
             request_row=request_row,
             instants={key[2] for key in first_of_key},
         )
-    for key, index in first_of_key.items():
+    for candidate, employee_id in kept:
+        key = natural_key(candidate)
         new = count == len(rows) or (count > 0 and key in inserted)
         if new:
-            outcomes[index] = NEW if matched[index] else UNMATCHED
+            outcomes[candidate.index] = NEW if employee_id is not None else UNMATCHED
         else:
-            outcomes[index] = DUPLICATE
+            outcomes[candidate.index] = DUPLICATE
     rejections.sort(key=lambda r: r.index)
     for rejection in rejections:
         outcomes[rejection.index] = rejection.reason
+    result = IngestResult(outcomes=outcomes, rejections=rejections)
+    if count < len(rows):
+        request_rows.close_request(
+            conn,
+            row_id=request_row,
+            accepted=result.accepted,
+            duplicate=result.count(DUPLICATE),
+            unmatched=result.count(UNMATCHED),
+            rejected=len(rejections),
+        )
 
     if rejections and sender.keep_rejections:
         _keep_rejections(conn, sender, items, rejections, now=now, limits=limits)
-    device_ids = {c.device_id for c in candidates}
-    device_rows.touch_devices(
-        conn, device_ids=device_ids, now=now, older_than=now - _TOUCH_INTERVAL
-    )
-    if sender.key_id is not None:
-        key_rows.touch_key(conn, key_id=sender.key_id, now=now, older_than=now - _TOUCH_INTERVAL)
-    result = IngestResult(outcomes=outcomes, rejections=rejections)
-    request_rows.close_request(
-        conn,
-        row_id=request_row,
-        accepted=result.accepted,
-        duplicate=result.count(DUPLICATE),
-        unmatched=result.count(UNMATCHED),
-        rejected=len(rejections),
-    )
+    due = registry.due_for_touch("device", {c.device_id for c, _ in kept}, now)
+    if due:
+        device_rows.touch_devices(conn, device_ids=due, now=now, older_than=now - TOUCH_INTERVAL)
+    if sender.key_id is not None and registry.due_for_touch("key", (sender.key_id,), now):
+        key_rows.touch_key(conn, key_id=sender.key_id, now=now, older_than=now - TOUCH_INTERVAL)
     return result
 
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from punchlog.domain import keys as key_format
 from punchlog.domain.logs import Policy
 from punchlog.errors import Forbidden, InvalidInput, InvalidKey, MissingKey, NotFound
+from punchlog.services.registry import Registry
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import check_length, policy_of, require_tenant
 from punchlog.storage import keys as key_rows
@@ -45,6 +48,7 @@ class Principal:
     tenant_slug: str
     scope: str
     policy: Policy
+    registry_version: int = -1  # the tenant's registry version the key row was read at
 
     def require(self, grant: str) -> None:
         if grant not in key_format.GRANTS[self.scope]:
@@ -126,33 +130,83 @@ def revoke_key(store: Store, key_id: str, *, tenant_id: int | None = None) -> di
         return key_to_dict(revoked)
 
 
-def authenticate(store: Store, presented: str | None, *, now: datetime) -> Principal:
-    """The principal of a presented key. Unknown, malformed, revoked and expired keys all
-    raise the same :class:`InvalidKey`; the hash is compared in constant time."""
-    if presented is None or presented == "":
-        raise MissingKey()
-    parsed = key_format.parse_key(presented.strip())
-    if parsed is None:
+def _principal_of(row: dict[str, Any] | None, digest: str, now: datetime) -> Principal:
+    """Unknown, malformed, revoked and expired keys all raise the same :class:`InvalidKey`;
+    the hash is compared in constant time."""
+    if row is None or not key_format.digests_match(row["key_hash"], digest):
         raise InvalidKey()
-    with store.read() as conn:
-        row = key_rows.find_key_with_tenant(conn, public_id=parsed.public_id)
-    if row is None or not key_format.digests_match(row["key_hash"], parsed.digest):
-        raise InvalidKey()
-    if row["revoked_at"] is not None or (
-        row["expires_at"] is not None and row["expires_at"] <= now
-    ):
-        raise InvalidKey()
-    policy = policy_of(
-        timezone=row["tenant_timezone"],
-        backdate_days=row["backdate_days"],
-        future_tolerance_seconds=row["future_tolerance_seconds"],
-        unknown_employees=row["unknown_employees"],
-    )
+    check_key_state(row, now)
     return Principal(
         key_id=row["id"],
         key_public_id=row["public_id"],
         tenant_id=row["tenant_id"],
         tenant_slug=row["tenant_slug"],
         scope=row["scope"],
-        policy=policy,
+        policy=policy_of_key_row(row),
+        registry_version=row["registry_version"],
     )
+
+
+def check_key_state(row: dict[str, Any], now: datetime) -> None:
+    if row["revoked_at"] is not None or (
+        row["expires_at"] is not None and row["expires_at"] <= now
+    ):
+        raise InvalidKey()
+
+
+def policy_of_key_row(row: dict[str, Any]) -> Policy:
+    return policy_of(
+        timezone=row["tenant_timezone"],
+        backdate_days=row["backdate_days"],
+        future_tolerance_seconds=row["future_tolerance_seconds"],
+        unknown_employees=row["unknown_employees"],
+    )
+
+
+def _parse(presented: str | None) -> key_format.ParsedKey:
+    if presented is None or presented == "":
+        raise MissingKey()
+    parsed = key_format.parse_key(presented.strip())
+    if parsed is None:
+        raise InvalidKey()
+    return parsed
+
+
+def cached_principal(store: Store, presented: str | None, *, now: datetime) -> Principal | None:
+    """The principal from this process's cache, without I/O; ``None`` when the key is not
+    cached (then :func:`authenticate`). Only for a caller that confirms the key inside its
+    own transaction (:func:`confirm_key`): the cache may be older than a revocation."""
+    parsed = _parse(presented)
+    row = store.registry.key(parsed.public_id)
+    if row is None:
+        return None
+    return _principal_of(row, parsed.digest, now)
+
+
+def authenticate(store: Store, presented: str | None, *, now: datetime) -> Principal:
+    """The principal of a presented key, read from the database (and cached for
+    :func:`cached_principal`)."""
+    parsed = _parse(presented)
+    with store.read() as conn:
+        found = key_rows.find_key_with_tenant(conn, public_id=parsed.public_id)
+    row = dict(found) if found is not None else None
+    if row is not None:
+        store.registry.remember_key(row)
+    return _principal_of(row, parsed.digest, now)
+
+
+def confirm_key(
+    registry: Registry, conn: Connection, principal: Principal, version: int, *, now: datetime
+) -> Policy:
+    """Inside an ingest transaction, with the tenant's current registry ``version``: the key
+    is still valid (else :class:`InvalidKey`), and the tenant's current ingestion policy."""
+    if version == principal.registry_version:
+        return principal.policy
+    found = key_rows.find_key_with_tenant(conn, public_id=principal.key_public_id)
+    if found is None:
+        registry.forget_key(principal.key_public_id)
+        raise InvalidKey()
+    row = dict(found)
+    registry.remember_key(row)
+    check_key_state(row, now)
+    return policy_of_key_row(row)

@@ -95,7 +95,7 @@ def replay_rejections(
         items = [orjson.loads(r["raw"]) for r in batch]
         now = utcnow()
         with store.write() as conn:
-            result = ingest_in(conn, sender, items, now=now, limits=limits)
+            result = ingest_in(conn, sender, items, now=now, limits=limits, registry=store.registry)
             by_index = {r.index: r for r in result.rejections}
             for position, row in enumerate(batch):
                 outcome = result.outcomes[position]

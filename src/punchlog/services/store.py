@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -19,15 +20,25 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from punchlog.errors import InvalidInput, StorageUnavailable
 from punchlog.services.groupcommit import GroupCommitter
+from punchlog.services.registry import Registry
 from punchlog.settings import Settings
 from punchlog.storage import migrate
 from punchlog.storage.database import READONLY, build_engine
+from punchlog.storage.driver import (
+    DRIVER_DATA_ERRORS,
+    DRIVER_ERRORS,
+    DRIVER_INTEGRITY_ERRORS,
+)
 
 log = logging.getLogger("punchlog.store")
 T = TypeVar("T")
 
 # PostgreSQL SQLSTATEs worth one more try: serialization_failure, deadlock_detected.
 _RETRYABLE = {"40001", "40P01"}
+# SQLAlchemy's wrapped errors, and the driver's own from storage.driver's hot-path statements.
+_INTEGRITY: tuple[type[Exception], ...] = (IntegrityError, *DRIVER_INTEGRITY_ERRORS)
+_DATA: tuple[type[Exception], ...] = (DataError, *DRIVER_DATA_ERRORS)
+_UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, *DRIVER_ERRORS)
 
 
 def utcnow() -> datetime:
@@ -37,6 +48,7 @@ def utcnow() -> datetime:
 class Store:
     def __init__(self, engine: Engine, *, group_commit: bool = False) -> None:
         self.engine = engine
+        self.registry = Registry()  # keys, devices, employees cached for the ingest hot path
         # SQLite only: one writer thread shares transactions and fsyncs between requests.
         self.committer = (
             GroupCommitter(engine) if group_commit and engine.dialect.name == "sqlite" else None
@@ -102,14 +114,27 @@ class Store:
                     log.warning("retrying transaction after %s (attempt %d)", code, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def submit(self, work: Callable[[Connection], T]) -> Future[T] | None:
+        """With group commit: queue ``work`` for the next group transaction and return its
+        future (resolved after the commit) so an async caller need not hold a thread while
+        it waits. Without: ``None`` (use :meth:`write_with_retry`)."""
+        if self.committer is None:
+            return None
+
+        def mapped(conn: Connection) -> T:
+            with self._unavailable_as_503():
+                return work(conn)
+
+        return self.committer.submit(mapped)
+
     @contextmanager
     def _unavailable_as_503(self) -> Iterator[None]:
         try:
             yield
-        except IntegrityError:
+        except _INTEGRITY:
             raise
-        except DataError as exc:  # a value the database refuses: the caller's to fix
+        except _DATA as exc:  # a value the database refuses: the caller's to fix
             raise InvalidInput("A value is too long or out of range") from exc
-        except (DBAPIError, PoolTimeout) as exc:
+        except _UNAVAILABLE as exc:
             log.error("storage error: %s", exc.__class__.__name__, exc_info=exc)
             raise StorageUnavailable("Storage unavailable; retry later") from exc

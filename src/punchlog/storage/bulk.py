@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from punchlog.storage.driver import cursor as driver_cursor
+
 _BATCH = 10_000
 
 
@@ -37,6 +39,11 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+def driver_value(conn: Connection, value: Any) -> Any:
+    """``value`` as the driver takes it, stored the way SQLAlchemy's types store it."""
+    return _sqlite_value(value) if conn.dialect.name == "sqlite" else value
+
+
 def _placeholders(conn: Connection, count: int) -> str:
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     return ", ".join([mark] * count)
@@ -51,7 +58,14 @@ def _tuples(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, 
     for index, column in enumerate(columns):
         sample = next((v for v in column if v is not None), None)
         if isinstance(sample, (date, bool)):  # datetime is a date
-            columns[index] = [None if v is None else _sqlite_value(v) for v in column]
+            texts: dict[Any, Any] = {None: None}  # each distinct value converted once
+            converted = []
+            for v in column:
+                text = texts.get(v, texts)
+                if text is texts:
+                    text = texts[v] = _sqlite_value(v)
+                converted.append(text)
+            columns[index] = converted
     return list(zip(*columns, strict=True))
 
 
@@ -77,9 +91,10 @@ def insert_rows(
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) "
     if conn.dialect.name == "sqlite":
         sql = f"{head}VALUES ({_placeholders(conn, len(columns))}){conflict}"
+        cur = driver_cursor(conn)
         for start in range(0, len(rows), _BATCH):
-            result = conn.exec_driver_sql(sql, _tuples(conn, rows[start : start + _BATCH]))
-            inserted += result.rowcount
+            cur.executemany(sql, _tuples(conn, rows[start : start + _BATCH]))
+            inserted += cur.rowcount
         return inserted
     if not ignore_conflicts:
         raw = conn.connection.driver_connection

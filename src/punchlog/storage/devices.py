@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
+from punchlog.storage.registry import bump
 from punchlog.storage.tables import devices
 
 
@@ -34,6 +35,7 @@ def insert_device(
         )
         .returning(devices.c.id)
     )
+    bump(conn, tenant_id=tenant_id)
     return int(result.scalar_one())
 
 
@@ -62,7 +64,14 @@ def find_devices(
 
 
 def set_device_active(conn: Connection, *, device_id: int, active: bool) -> None:
-    conn.execute(update(devices).where(devices.c.id == device_id).values(active=active))
+    result = conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id)
+        .values(active=active)
+        .returning(devices.c.tenant_id)
+    )
+    for (tenant_id,) in result.all():
+        bump(conn, tenant_id=tenant_id)
 
 
 def touch_devices(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from punchlog.storage.registry import bump
 from punchlog.storage.tables import employees, punches
 
 # SQLite's default limit of bound parameters is 32766; stay well under it.
@@ -53,6 +54,7 @@ def upsert_employees(
         )
         conn.execute(stmt)
         written += len(chunk)  # DO UPDATE writes every row (rowcount is -1 on some drivers)
+    bump(conn, tenant_id=tenant_id)
     return written
 
 
@@ -95,7 +97,14 @@ def deactivate_employee(
     values: dict[str, Any] = {"active": False, "updated_at": now}
     if left_on is not None:
         values["left_on"] = left_on
-    conn.execute(update(employees).where(employees.c.id == employee_id).values(**values))
+    result = conn.execute(
+        update(employees)
+        .where(employees.c.id == employee_id)
+        .values(**values)
+        .returning(employees.c.tenant_id)
+    )
+    for (tenant_id,) in result.all():
+        bump(conn, tenant_id=tenant_id)
 
 
 def attach_unmatched(

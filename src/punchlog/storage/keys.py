@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
+from punchlog.storage.registry import bump, bump_for_key
 from punchlog.storage.tables import api_keys, tenants
 
 
@@ -34,6 +35,7 @@ def insert_key(
         )
         .returning(api_keys.c.id)
     )
+    bump(conn, tenant_id=tenant_id)
     return int(result.scalar_one())
 
 
@@ -53,6 +55,7 @@ def find_key_with_tenant(conn: Connection, *, public_id: str) -> RowMapping | No
             tenants.c.backdate_days,
             tenants.c.future_tolerance_seconds,
             tenants.c.unknown_employees,
+            tenants.c.registry_version,
         )
         .join(tenants, tenants.c.id == api_keys.c.tenant_id)
         .where(api_keys.c.public_id == public_id)
@@ -90,6 +93,7 @@ def revoke_key(conn: Connection, *, key_id: int, now: datetime) -> None:
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    bump_for_key(conn, key_id=key_id)
 
 
 def touch_key(conn: Connection, *, key_id: int, now: datetime, older_than: datetime) -> None:

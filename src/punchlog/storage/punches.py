@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from punchlog.storage.bulk import insert_rows
+from punchlog.storage.driver import cursor
 from punchlog.storage.tables import devices, punches
 
 PUNCH_COLUMNS = (
@@ -81,7 +82,7 @@ def lock_arrivals(conn: Connection, *, tenant_id: int, exclusive: bool) -> None:
     if conn.dialect.name != "postgresql":
         return
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    conn.exec_driver_sql(f"SELECT {function}(%s, %s)", (_ARRIVALS_LOCK, tenant_id))
+    cursor(conn).execute(f"SELECT {function}(%s, %s)", (_ARRIVALS_LOCK, tenant_id))
 
 
 def list_unmatched(conn: Connection, *, tenant_id: int) -> Sequence[RowMapping]:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, update
 
+from punchlog.storage.bulk import driver_value
+from punchlog.storage.driver import cursor
 from punchlog.storage.tables import ingest_requests
+
+_OPEN_SQL = (
+    "INSERT INTO ingest_requests (tenant_id, key_id, request_id, received_at, logs_received,"
+    " logs_accepted, logs_duplicate, logs_unmatched, logs_rejected)"
+    " VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}) RETURNING id"
+)
+_OPEN = {"sqlite": _OPEN_SQL.format("?"), "postgresql": _OPEN_SQL.format("%s")}
 
 
 def open_request(
@@ -17,23 +26,27 @@ def open_request(
     request_id: str,
     received: int,
     now: datetime,
+    accepted: int = 0,
+    duplicate: int = 0,
+    unmatched: int = 0,
+    rejected: int = 0,
 ) -> int:
-    result = conn.execute(
-        insert(ingest_requests)
-        .values(
-            tenant_id=tenant_id,
-            key_id=key_id,
-            request_id=request_id,
-            received_at=now,
-            logs_received=received,
-            logs_accepted=0,
-            logs_duplicate=0,
-            logs_unmatched=0,
-            logs_rejected=0,
-        )
-        .returning(ingest_requests.c.id)
+    """Insert the request's row; returns its id. Driver SQL (storage.driver): once per
+    ingest request."""
+    values = (
+        tenant_id,
+        key_id,
+        request_id,
+        driver_value(conn, now),
+        received,
+        accepted,
+        duplicate,
+        unmatched,
+        rejected,
     )
-    return int(result.scalar_one())
+    cur = cursor(conn)
+    cur.execute(_OPEN[conn.dialect.name], values)
+    return int(cur.fetchone()[0])
 
 
 def close_request(

@@ -55,6 +55,9 @@ tenants = Table(
     Column("default_shift_id", ForeignKey("shifts.id", use_alter=True, ondelete="SET NULL")),
     # A punch with the same direction as the previous kept one this soon after it is a bounce.
     Column("bounce_seconds", Integer, nullable=False, server_default=text("60")),
+    # Bumped by every change to the tenant's settings, keys, devices or employees: processes
+    # cache those and check this one number inside each ingest transaction (storage.registry).
+    Column("registry_version", BigInteger, nullable=False, server_default=text("0")),
     CheckConstraint("unknown_employees IN ('hold', 'reject')", name="unknown_employees"),
     CheckConstraint("backdate_days BETWEEN 1 AND 3650", name="backdate_days"),
 )

@@ -57,4 +57,9 @@ def list_tenants(conn: Connection) -> Sequence[RowMapping]:
 
 
 def update_tenant(conn: Connection, *, tenant_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
+    """Change settings; bumps the registry version (storage.registry) in the same statement."""
+    conn.execute(
+        update(tenants)
+        .where(tenants.c.id == tenant_id)
+        .values(**values, registry_version=tenants.c.registry_version + 1)
+    )
