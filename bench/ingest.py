@@ -45,6 +45,7 @@ EMPLOYEES = 1000
 class Load:
     requests: int
     failed: int  # answers other than 200
+    server_errors: int  # of which 5xx
     errors: int  # socket errors and timeouts, as wrk counts them
     seconds: float
 
@@ -159,13 +160,19 @@ def drive(
         time.sleep(0.25)
     elapsed = time.monotonic() - started
     out = proc.stdout.read() if proc.stdout else ""
-    match = re.search(r"BENCH requests=(\d+) non200=(\d+) errors=(\d+)", out)
+    match = re.search(r"BENCH requests=(\d+) non200=(\d+) 5xx=(\d+) errors=(\d+)", out)
     if match is None:
         raise RuntimeError(f"wrk failed:\n{out}")
     duration = float(re.search(r"requests in ([\d.]+)(m?s)", out).group(1))  # type: ignore[union-attr]
     unit = re.search(r"requests in [\d.]+(m?s)", out).group(1)  # type: ignore[union-attr]
     duration = duration / 1000 if unit == "ms" else duration
-    load = Load(int(match.group(1)), int(match.group(2)), int(match.group(3)), duration or elapsed)
+    load = Load(
+        requests=int(match.group(1)),
+        failed=int(match.group(2)),
+        server_errors=int(match.group(3)),
+        errors=int(match.group(4)),
+        seconds=duration or elapsed,
+    )
     return load, peak
 
 
@@ -209,17 +216,69 @@ def floor(seconds: int, folder: Path) -> float:
 
 
 @dataclass(frozen=True)
-class Figures:
-    batch_logs_per_s: float
-    floor_logs_per_s: float
-    single_req_per_s: float
-    naive_req_per_s: float
-    peak_rss_mib: float
-    failed: int
-    errors: int
+class Row:
+    """One line of the table: our figure beside its floor or peer, from the same run."""
+
+    figure: str
+    ours: float
+    other: float | None
+    other_name: str
+    loads: tuple[Load, ...]
+    peak_rss_mib: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.other else self.ours / self.other
+
+    @property
+    def failed(self) -> int:
+        return sum(load.failed for load in self.loads)
+
+    @property
+    def errors(self) -> int:
+        return sum(load.errors for load in self.loads)
 
 
-def run(seconds: int = 15, *, group_commit: bool = True) -> Figures:
+def _punchlog(
+    url: str, env: dict[str, str], folder: Path, seconds: int, workers: int
+) -> tuple[Load, Load, float]:
+    """Batches, then single logs, against ``punchlog serve``; and its peak RSS."""
+    key = prepare(url)
+    port = _free_port()
+    argv = [str(BIN / "punchlog"), "serve", "--port", str(port)]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
+    log = folder / f"server-{uuid.uuid4().hex[:6]}.log"
+    with server(argv, {**env, "PUNCHLOG_DATABASE_URL": url}, port, log) as proc:
+        batches, peak1 = drive(port, key, 1000, 4, seconds, proc.pid)
+        singles, peak2 = drive(port, key, 1, 32, seconds, proc.pid)
+    return batches, singles, max(peak1, peak2)
+
+
+def _naive(env: dict[str, str], folder: Path, seconds: int, key: str) -> Load:
+    port = _free_port()
+    argv = [
+        str(BIN / "uvicorn"),
+        "--factory",
+        "bench.naive:app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    naive_env = {
+        **env,
+        "PUNCHLOG_NAIVE_DB": str(folder / "naive.db"),
+        "PYTHONPATH": str(HERE.parent),
+    }
+    with server(argv, naive_env, port) as proc:
+        naive, _ = drive(port, key, 1, 32, seconds, proc.pid)
+    return naive
+
+
+def run(seconds: int = 15, *, group_commit: bool = True, postgres: bool = True) -> list[Row]:
+    """Every leg, one after the other, in one run: SQLite (with the floor and the naive peer),
+    then PostgreSQL with one worker and with two."""
     folder = WORK / f"ingest-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHLOG_")}
@@ -231,41 +290,58 @@ def run(seconds: int = 15, *, group_commit: bool = True) -> Figures:
     )
     try:
         url = f"sqlite:///{folder / 'punchlog.db'}"
-        key = prepare(url)
-        port = _free_port()
-        argv = [str(BIN / "punchlog"), "serve", "--port", str(port)]
-        log = folder / "server.log"
-        with server(argv, {**env, "PUNCHLOG_DATABASE_URL": url}, port, log) as proc:
-            batches, peak1 = drive(port, key, 1000, 4, seconds, proc.pid)
-            singles, peak2 = drive(port, key, 1, 32, seconds, proc.pid)
+        batches, singles, peak = _punchlog(url, env, folder, seconds, workers=1)
         floor_rate = floor(seconds, folder)
-        port = _free_port()
-        naive_argv = [
-            str(BIN / "uvicorn"),
-            "--factory",
-            "bench.naive:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
+        naive = _naive(env, folder, seconds, key="-")
+        rows = [
+            Row(
+                "SQLite: 1000-log batches, 4 conns (logs/s)",
+                batches.per_second * 1000,
+                floor_rate,
+                "floor",
+                (batches,),
+            ),
+            Row(
+                "SQLite: single logs, 32 conns (req/s)",
+                singles.per_second,
+                naive.per_second,
+                "naive",
+                (singles, naive),
+            ),
+            Row("SQLite: peak server RSS (MiB)", peak, None, "", (), peak),
         ]
-        naive_env = {
-            **env,
-            "PUNCHLOG_NAIVE_DB": str(folder / "naive.db"),
-            "PYTHONPATH": str(HERE.parent),
-        }
-        with server(naive_argv, naive_env, port) as proc:
-            naive, _ = drive(port, key, 1, 32, seconds, proc.pid)
-        return Figures(
-            batch_logs_per_s=batches.per_second * 1000,
-            floor_logs_per_s=floor_rate,
-            single_req_per_s=singles.per_second,
-            naive_req_per_s=naive.per_second,
-            peak_rss_mib=max(peak1, peak2),
-            failed=batches.failed + singles.failed + naive.failed,
-            errors=batches.errors + singles.errors + naive.errors,
-        )
+        if postgres:
+            rows += _postgres_rows(env, folder, seconds)
+        return rows
     finally:
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _postgres_rows(env: dict[str, str], folder: Path, seconds: int) -> list[Row]:
+    """The same loads on PostgreSQL, one worker then two: the ratio is two over one."""
+    from bench.databases import fresh_database
+
+    figures = {}
+    for workers in (1, 2):
+        with fresh_database("postgresql", f"ingest_{workers}_{uuid.uuid4().hex[:6]}") as url:
+            figures[workers] = _punchlog(url, env, folder, seconds, workers)
+    (b1, s1, p1), (b2, s2, p2) = figures[1], figures[2]
+    return [
+        Row(
+            "PostgreSQL: batches, 2 workers vs 1 (logs/s)",
+            b2.per_second * 1000,
+            b1.per_second * 1000,
+            "1 worker",
+            (b1, b2),
+        ),
+        Row(
+            "PostgreSQL: single logs, 2 workers vs 1 (req/s)",
+            s2.per_second,
+            s1.per_second,
+            "1 worker",
+            (s1, s2),
+        ),
+        Row("PostgreSQL: peak server RSS, 2 workers (MiB)", p2, p1, "1 worker", (), p2),
+    ]

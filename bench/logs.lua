@@ -15,6 +15,7 @@ function init(args)
   devices = { args[4], args[5] }
   counter = 0
   failures = 0
+  server_errors = 0
   last_t = -1
   last_stamp = ""
   wrk.method = "POST"
@@ -46,14 +47,20 @@ function response(status, headers, body)
   if status ~= 200 then
     failures = failures + 1
   end
+  if status >= 500 then
+    server_errors = server_errors + 1
+  end
 end
 
 function done(summary, latency, requests)
   local failed = 0
+  local failed5 = 0
   for _, thread in ipairs(threads) do
     failed = failed + thread:get("failures")
+    failed5 = failed5 + thread:get("server_errors")
   end
-  io.write(string.format("BENCH requests=%d non200=%d errors=%d\n", summary.requests, failed,
+  io.write(string.format("BENCH requests=%d non200=%d 5xx=%d errors=%d\n", summary.requests,
+    failed, failed5,
     summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.status + summary.errors.timeout))
+    + summary.errors.timeout))
 end

@@ -195,7 +195,7 @@ def recompute_pairs(
     for r in day_rows.punches_of(
         conn,
         tenant_id=calendar.tenant_id,
-        employee_ids=spans.keys(),
+        employees={e: employees[e]["number"] for e in spans if e in employees},
         first=_at_midnight(first_day - timedelta(days=2), calendar.zone),
         last=_at_midnight(last_day + timedelta(days=3), calendar.zone),
     ):

@@ -9,7 +9,7 @@ aware datetimes, dates and bools as they are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ def _sqlite_datetime(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")
 
 
-def _sqlite_value(value: Any) -> Any:
+def sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return _sqlite_datetime(value)
     if isinstance(value, date):
@@ -39,9 +39,24 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+def memoized(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` with each distinct value converted once (a batch's logs share instants,
+    and every row shares its received-at); ``None`` stays ``None``."""
+    done: dict[Any, Any] = {None: None}
+
+    def once(value: Any) -> Any:
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = result = convert(value)
+            return result
+
+    return once
+
+
 def driver_value(conn: Connection, value: Any) -> Any:
     """``value`` as the driver takes it, stored the way SQLAlchemy's types store it."""
-    return _sqlite_value(value) if conn.dialect.name == "sqlite" else value
+    return sqlite_value(value) if conn.dialect.name == "sqlite" else value
 
 
 def _placeholders(conn: Connection, count: int) -> str:
@@ -58,14 +73,8 @@ def _tuples(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, 
     for index, column in enumerate(columns):
         sample = next((v for v in column if v is not None), None)
         if isinstance(sample, (date, bool)):  # datetime is a date
-            texts: dict[Any, Any] = {None: None}  # each distinct value converted once
-            converted = []
-            for v in column:
-                text = texts.get(v, texts)
-                if text is texts:
-                    text = texts[v] = _sqlite_value(v)
-                converted.append(text)
-            columns[index] = converted
+            convert = memoized(sqlite_value)
+            columns[index] = [convert(v) for v in column]
     return list(zip(*columns, strict=True))
 
 
@@ -76,13 +85,15 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     ignore_conflicts: bool = False,
+    driver_ready: bool = False,
 ) -> int:
     """INSERT ``rows`` (tuples in ``columns`` order), skipping conflicting rows if asked.
 
     SQLite: ``executemany`` (in-process, no round trips). PostgreSQL: ``COPY`` (the fastest
     way in), or, where conflicts must be skipped, one statement per batch,
     ``INSERT ... SELECT * FROM unnest(<one typed array per column>) ON CONFLICT DO NOTHING``.
-    Returns how many rows were inserted (conflicting rows are not counted).
+    Returns how many rows were inserted (conflicting rows are not counted). With
+    ``driver_ready`` the rows already hold what the driver takes (no conversion here).
     """
     if not rows:
         return 0
@@ -93,7 +104,8 @@ def insert_rows(
         sql = f"{head}VALUES ({_placeholders(conn, len(columns))}){conflict}"
         cur = driver_cursor(conn)
         for start in range(0, len(rows), _BATCH):
-            cur.executemany(sql, _tuples(conn, rows[start : start + _BATCH]))
+            batch = rows[start : start + _BATCH]
+            cur.executemany(sql, batch if driver_ready else _tuples(conn, batch))
             inserted += cur.rowcount
         return inserted
     if not ignore_conflicts:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from punchlog.storage.bulk import insert_rows
+from punchlog.storage.bulk import insert_rows, memoized, sqlite_value
 from punchlog.storage.driver import cursor
 from punchlog.storage.tables import devices, punches
 
@@ -35,6 +35,15 @@ def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:
     take the unique index's locks in the same order and cannot deadlock.
     """
     ordered = sorted(rows, key=lambda r: (r[1], r[2], r[3], r[4]))
+    if conn.dialect.name == "sqlite":  # the three datetimes as text, each distinct one once
+        text = memoized(sqlite_value)
+        ordered = [
+            (r[0], text(r[1]), r[2], r[3], r[4], text(r[5]), r[6], r[7], r[8], text(r[9]))
+            for r in ordered
+        ]
+        return insert_rows(
+            conn, punches, PUNCH_COLUMNS, ordered, ignore_conflicts=True, driver_ready=True
+        )
     return insert_rows(conn, punches, PUNCH_COLUMNS, ordered, ignore_conflicts=True)
 
 
