@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench fmt clean
+.PHONY: run test lint bench fmt clean wrk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,15 +22,18 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## test: lint, then the whole suite on SQLite and PostgreSQL (a throwaway server is started if none runs)
-test: lint
+## test: lint, then the whole suite on SQLite and PostgreSQL (a throwaway server is started if none runs);
+## wrk (Debian's package) is installed if missing, for the smoke run of the ingestion benchmark
+test: lint wrk
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 ## bench: the benchmarks (ingestion under wrk; a full-month attendance recompute for 10,000
 ## employees); never part of make test. wrk comes from Debian's packages.
-bench: $(STAMP)
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+bench: $(STAMP) wrk
 	$(BIN)/python -m bench
+
+wrk:
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench

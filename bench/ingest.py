@@ -19,8 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,8 +88,10 @@ def server(
     argv: list[str], env: dict[str, str], port: int, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The server process; its output goes to ``log`` (errors are printed from there)."""
-    out = log.open("wb") if log is not None else subprocess.DEVNULL
-    proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    handle = log.open("wb") if log is not None else None
+    proc = subprocess.Popen(
+        argv, env=env, stdout=handle or subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -109,7 +111,8 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if log is not None:
+        if handle is not None and log is not None:
+            handle.close()
             errors = [ln for ln in log.read_text().splitlines() if "ERROR" in ln or "Error" in ln]
             for line in errors[:20]:
                 print(f"server: {line}", file=sys.stderr)
@@ -160,6 +163,11 @@ def drive(
         time.sleep(0.25)
     elapsed = time.monotonic() - started
     out = proc.stdout.read() if proc.stdout else ""
+    if proc.stdout:
+        proc.stdout.close()
+    for line in out.splitlines():
+        if line.startswith("wrk: "):
+            print(line, file=sys.stderr)
     match = re.search(r"BENCH requests=(\d+) non200=(\d+) 5xx=(\d+) errors=(\d+)", out)
     if match is None:
         raise RuntimeError(f"wrk failed:\n{out}")
@@ -240,19 +248,34 @@ class Row:
 
 
 def _punchlog(
-    url: str, env: dict[str, str], folder: Path, seconds: int, workers: int
+    url: Callable[[str], AbstractContextManager[str]],
+    env: dict[str, str],
+    folder: Path,
+    seconds: int,
+    workers: int,
 ) -> tuple[Load, Load, float]:
-    """Batches, then single logs, against ``punchlog serve``; and its peak RSS."""
-    key = prepare(url)
-    port = _free_port()
-    argv = [str(BIN / "punchlog"), "serve", "--port", str(port)]
-    if workers > 1:
-        argv += ["--workers", str(workers)]
-    log = folder / f"server-{uuid.uuid4().hex[:6]}.log"
-    with server(argv, {**env, "PUNCHLOG_DATABASE_URL": url}, port, log) as proc:
-        batches, peak1 = drive(port, key, 1000, 4, seconds, proc.pid)
-        singles, peak2 = drive(port, key, 1, 32, seconds, proc.pid)
-    return batches, singles, max(peak1, peak2)
+    """Batches, then single logs, each against a fresh database and a fresh ``punchlog
+    serve`` (as the naive peer gets a fresh database); and the peak RSS of either."""
+    loads: list[Load] = []
+    peak = 0.0
+    for batch, connections in ((1000, 4), (1, 32)):
+        with url(f"{batch}_{uuid.uuid4().hex[:6]}") as database:
+            key = prepare(database)
+            port = _free_port()
+            argv = [str(BIN / "punchlog"), "serve", "--port", str(port)]
+            if workers > 1:
+                argv += ["--workers", str(workers)]
+            log = folder / f"server-{uuid.uuid4().hex[:6]}.log"
+            with server(argv, {**env, "PUNCHLOG_DATABASE_URL": database}, port, log) as proc:
+                load, rss = drive(port, key, batch, connections, seconds, proc.pid)
+        loads.append(load)
+        peak = max(peak, rss)
+    return loads[0], loads[1], peak
+
+
+@contextmanager
+def _sqlite_in(folder: Path, name: str) -> Iterator[str]:
+    yield f"sqlite:///{folder / name}.db"
 
 
 def _naive(env: dict[str, str], folder: Path, seconds: int, key: str) -> Load:
@@ -289,8 +312,9 @@ def run(seconds: int = 15, *, group_commit: bool = True, postgres: bool = True) 
         PUNCHLOG_GROUP_COMMIT=str(group_commit).lower(),
     )
     try:
-        url = f"sqlite:///{folder / 'punchlog.db'}"
-        batches, singles, peak = _punchlog(url, env, folder, seconds, workers=1)
+        batches, singles, peak = _punchlog(
+            lambda name: _sqlite_in(folder, name), env, folder, seconds, workers=1
+        )
         floor_rate = floor(seconds, folder)
         naive = _naive(env, folder, seconds, key="-")
         rows = [
@@ -325,8 +349,17 @@ def _postgres_rows(env: dict[str, str], folder: Path, seconds: int) -> list[Row]
 
     figures = {}
     for workers in (1, 2):
-        with fresh_database("postgresql", f"ingest_{workers}_{uuid.uuid4().hex[:6]}") as url:
-            figures[workers] = _punchlog(url, env, folder, seconds, workers)
+
+        def database(name: str, w: int = workers) -> AbstractContextManager[str]:
+            return fresh_database("postgresql", f"ingest_{w}_{name}")
+
+        figures[workers] = _punchlog(
+            database,
+            env,
+            folder,
+            seconds,
+            workers,
+        )
     (b1, s1, p1), (b2, s2, p2) = figures[1], figures[2]
     return [
         Row(

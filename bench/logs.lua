@@ -46,6 +46,9 @@ end
 function response(status, headers, body)
   if status ~= 200 then
     failures = failures + 1
+    if failures == 1 then
+      io.stderr:write(string.format("wrk: first non-200 answer: %d %s\n", status, body))
+    end
   end
   if status >= 500 then
     server_errors = server_errors + 1

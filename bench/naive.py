@@ -28,11 +28,11 @@ INSERT = (
 
 
 def open_database(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    """A connection per thread; the busy timeout is set before anything else, so threads
+    opening at once wait for each other instead of failing."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.executescript(SCHEMA)
     return conn
 
 
@@ -50,6 +50,7 @@ def rows_of(body: bytes) -> list[tuple[str, str, str, int]]:
 
 def app() -> FastAPI:
     path = os.environ["PUNCHLOG_NAIVE_DB"]
+    open_database(path).executescript(SCHEMA)  # once, before the first request
     local = threading.local()
     api = FastAPI()
 

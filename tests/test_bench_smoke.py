@@ -23,3 +23,23 @@ def test_the_benchmark_command_prints_its_table(capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "punches/s" in out
     assert "sqlite" in out
+
+
+def test_the_ingestion_benchmark_runs_every_leg() -> None:
+    """One second a leg: real servers (SQLite; PostgreSQL with one and two workers) under
+    wrk, the floor and the naive peer. Every leg answered, and answered 200."""
+    from bench.ingest import run
+
+    rows = run(1)
+    figures = [row.figure for row in rows]
+    assert any(f.startswith("SQLite: 1000-log batches") for f in figures)
+    assert any(f.startswith("SQLite: single logs") for f in figures)
+    assert any(f.startswith("PostgreSQL: single logs, 2 workers") for f in figures)
+    for row in rows:
+        assert row.ours > 0, row.figure
+        if row.loads:
+            assert all(load.requests > 0 for load in row.loads), row.figure
+            assert row.failed == 0, row.figure
+        if row.other is not None:
+            assert row.ratio is not None, row.figure
+            assert row.ratio > 0, row.figure

@@ -4,6 +4,7 @@ On PostgreSQL there is no group committer: each request commits on its own conne
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime
 
@@ -99,3 +100,43 @@ def test_a_failed_commit_fails_every_request_in_it(store: Store) -> None:
     assert _count(store) == 0  # nothing acknowledged, nothing stored
     assert store.committer.run(_add_tenant("after")) == "after"  # type: ignore[arg-type]
     assert _count(store) == 1
+
+
+def test_async_callers_are_answered_after_the_commit(store: Store) -> None:
+    """write_grouped: many coroutines on one loop share a commit; none is answered before it;
+    a failed commit raises StorageUnavailable in every one of them."""
+    if store.committer is None:
+        assert not store.groups_commits
+        with pytest.raises(RuntimeError):
+            asyncio.run(store.write_grouped(_add_tenant("x")))  # type: ignore[arg-type]
+        return
+    _, release, first = _hold_the_writer(store)
+
+    async def ten() -> list[str]:
+        tasks = [
+            asyncio.ensure_future(store.write_grouped(_add_tenant(f"a{i}")))  # type: ignore[arg-type]
+            for i in range(10)
+        ]
+        await asyncio.sleep(0.2)
+        assert not any(t.done() for t in tasks)  # the writer is held: no answer yet
+        release.set()
+        return list(await asyncio.gather(*tasks))
+
+    assert asyncio.run(ten()) == [f"a{i}" for i in range(10)]
+    first.result(10)  # type: ignore[attr-defined]
+    assert _count(store) == 11
+
+    def refuse(_conn: object) -> None:
+        raise OSError("disk full")
+
+    async def failing() -> list[BaseException | str]:
+        tasks = [store.write_grouped(_add_tenant(f"b{i}")) for i in range(5)]  # type: ignore[arg-type]
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    event.listen(store.engine, "commit", refuse)
+    try:
+        answers = asyncio.run(failing())
+    finally:
+        event.remove(store.engine, "commit", refuse)
+    assert all(isinstance(a, StorageUnavailable) for a in answers)
+    assert _count(store) == 11  # none of the five stored

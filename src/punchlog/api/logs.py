@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import orjson
@@ -14,7 +13,7 @@ from starlette.responses import Response
 from punchlog.api.context import context_of, request_id_of
 from punchlog.api.responses import success
 from punchlog.errors import RequestRejected
-from punchlog.services.ingest import Sender, check_batch_size, ingest_batch, submit_batch
+from punchlog.services.ingest import Sender, check_batch_size, ingest_batch, ingest_grouped
 from punchlog.services.keys import authenticate, cached_principal
 
 router = APIRouter()
@@ -121,9 +120,8 @@ async def post_logs(request: Request) -> Response:
         principal=principal,
     )
     now = ctx.clock()
-    future = submit_batch(ctx.store, sender, items, now=now, limits=ctx.limits)
-    if future is not None:  # group commit: wait for the commit without holding a thread
-        result = await asyncio.wrap_future(future)
+    if ctx.store.groups_commits:  # wait for the group's commit without holding a thread
+        result = await ingest_grouped(ctx.store, sender, items, now=now, limits=ctx.limits)
     else:
         result = await run_in_threadpool(
             ingest_batch, ctx.store, sender, items, now=now, limits=ctx.limits

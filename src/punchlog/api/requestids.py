@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +23,7 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 sent = value.decode("latin-1")
                 break
-        request_id = sent if sent is not None and _SANE.fullmatch(sent) else uuid.uuid4().hex
+        request_id = sent if sent is not None and _SANE.fullmatch(sent) else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         raw = request_id.encode("latin-1")
 

@@ -133,6 +133,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=10,
         server_header=False,
+        proxy_headers=False,  # nothing reads the client address; one middleware less per request
     )
 
 

@@ -10,12 +10,13 @@ every request in it fails: none is acknowledged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -30,7 +31,8 @@ T = TypeVar("T")
 @dataclass
 class _Item(Generic[T]):
     work: Callable[[Connection], T]
-    future: Future[T] = field(default_factory=Future)
+    future: Future[T] | asyncio.Future[T]
+    loop: asyncio.AbstractEventLoop | None = None  # set when ``future`` is an asyncio one
     result: Any = None
     error: BaseException | None = None
 
@@ -52,10 +54,22 @@ class GroupCommitter:
         return self.submit(work).result()
 
     def submit(self, work: Callable[[Connection], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._put(_Item(work, future))
+        return future
+
+    def submit_async(
+        self, work: Callable[[Connection], T], loop: asyncio.AbstractEventLoop
+    ) -> asyncio.Future[T]:
+        """As :meth:`submit`, for a caller on ``loop``: the group's futures are settled with
+        one call into the loop after the commit (no thread waits, one wake-up per group)."""
+        future: asyncio.Future[T] = loop.create_future()
+        self._put(_Item(work, future, loop))
+        return future
+
+    def _put(self, item: _Item[Any]) -> None:
         self._start()
-        item: _Item[T] = _Item(work)
         self._queue.put(item)
-        return item.future
 
     def close(self) -> None:
         with self._lock:
@@ -116,11 +130,37 @@ class GroupCommitter:
             failure = StorageUnavailable("Storage unavailable; retry later")
             failure.__cause__ = exc
             for item in items:
-                item.future.set_exception(failure)
-            return
-        self.commits += 1
-        for item in items:
-            if item.error is not None:
-                item.future.set_exception(item.error)
-            else:
-                item.future.set_result(item.result)
+                item.result, item.error = None, failure
+        else:
+            self.commits += 1
+        _settle(items)
+
+
+def _settle(items: list[_Item[Any]]) -> None:
+    """Answer every request of the group: thread futures here, asyncio futures on their loop
+    (one call per loop)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Item[Any]]] = {}
+    for item in items:
+        if item.loop is None:
+            _set(item)
+        else:
+            by_loop.setdefault(item.loop, []).append(item)
+    for loop, group in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_set_all, group)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            log.warning("%d answers dropped: their event loop is closed", len(group))
+
+
+def _set_all(items: list[_Item[Any]]) -> None:
+    for item in items:
+        _set(item)
+
+
+def _set(item: _Item[Any]) -> None:
+    if item.future.done():  # an asyncio caller that went away (cancelled)
+        return
+    if item.error is not None:
+        item.future.set_exception(item.error)
+    else:
+        item.future.set_result(item.result)

@@ -7,8 +7,8 @@ failure raises :class:`~punchlog.errors.StorageUnavailable` and nothing is ackno
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,11 +81,12 @@ class IngestResult:
 
     def to_wire(self) -> dict[str, Any]:
         """The ``data`` of the 200 answer: Keka's two counts first, our extensions after."""
+        counts = Counter(self.outcomes)
         return {
             "logsReceived": self.received,
-            "logsAccepted": self.accepted,
-            "logsDuplicate": self.count(DUPLICATE),
-            "logsUnmatched": self.count(UNMATCHED),
+            "logsAccepted": counts[NEW] + counts[DUPLICATE] + counts[UNMATCHED],
+            "logsDuplicate": counts[DUPLICATE],
+            "logsUnmatched": counts[UNMATCHED],
             "logsRejected": len(self.rejections),
             "rejected": [
                 {"index": r.index, "reason": r.reason, "message": r.message}
@@ -115,12 +116,11 @@ def ingest_batch(
     return store.write_with_retry(_work(store, sender, items, now=now, limits=limits))
 
 
-def submit_batch(
+async def ingest_grouped(
     store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
-) -> Future[IngestResult] | None:
-    """With group commit, queue the batch and return a future resolved after its commit
-    (an async caller awaits it without holding a thread); else ``None``."""
-    return store.submit(_work(store, sender, items, now=now, limits=limits))
+) -> IngestResult:
+    """:func:`ingest_batch` for an async caller when the store groups commits."""
+    return await store.write_grouped(_work(store, sender, items, now=now, limits=limits))
 
 
 def _work(
@@ -143,9 +143,9 @@ def ingest_in(
 ) -> IngestResult:
     """The batch inside the caller's write transaction (ingest and replay share it)."""
     tenant_id = sender.tenant_id
-    punch_rows.lock_arrivals(conn, tenant_id=tenant_id, exclusive=False)
-    # First the registry version, then anything cached against it (services.registry).
-    version = registry_rows.version(conn, tenant_id=tenant_id)
+    # The arrivals lock (shared, storage.punches.lock_arrivals) and the registry version in
+    # one round trip; then anything cached against that version (services.registry).
+    version = registry_rows.version(conn, tenant_id=tenant_id, lock_arrivals=True)
     if version is None:
         raise InvalidKey()  # the tenant is gone
     policy = sender.policy
@@ -156,11 +156,11 @@ def ingest_in(
     candidates, rejections = judge_batch(items, devices=view.devices, policy=policy, now=now)
 
     numbers = {c.employee_number for c in candidates}
-    employees = view.find_employees(conn, tenant_id, numbers)
-    if policy.hold_unknown_employees and len(employees) < len(numbers):
+    employees, unknown = view.find_employees(conn, tenant_id, numbers)
+    if policy.hold_unknown_employees and unknown:
         # Some will be held: order this against a concurrent registration, then look again.
         employee_rows.lock_registry(conn, tenant_id=tenant_id, shared=True)
-        employees.update(load_employees(conn, tenant_id, numbers - employees.keys()))
+        employees = {**employees, **load_employees(conn, tenant_id, unknown)}
 
     first_of_key: dict[NaturalKey, int] = {}
     kept: list[tuple[Candidate, int | None]] = []  # (candidate, employee id or None: held)

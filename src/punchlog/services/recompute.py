@@ -34,9 +34,9 @@ from punchlog.storage import attendance as day_rows
 from punchlog.storage import punches as punch_rows
 from punchlog.storage import shifts as shift_rows
 from punchlog.storage import tenants as tenant_rows
+from punchlog.storage.locks import RECOMPUTE_LOCK
 
 log = logging.getLogger("punchlog.recompute")
-_LOCK_NAMESPACE = 0x504C0002
 _PUNCH_PAGE = 20_000
 _MARKS_PER_TRANSACTION = 50_000
 
@@ -95,10 +95,10 @@ def lock_tenant(conn: Connection, tenant_id: int, *, wait: bool) -> bool:
     if conn.dialect.name != "postgresql":
         return True
     if wait:
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, tenant_id))
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (RECOMPUTE_LOCK, tenant_id))
         return True
     got = conn.exec_driver_sql(
-        "SELECT pg_try_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, tenant_id)
+        "SELECT pg_try_advisory_xact_lock(%s, %s)", (RECOMPUTE_LOCK, tenant_id)
     ).scalar()
     return bool(got)
 

@@ -11,7 +11,7 @@ read again inside that transaction, so a key revoked or a device disabled by any
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,18 +39,21 @@ class TenantView:
     employees: dict[str, EmployeeRef] = field(default_factory=dict)
 
     def find_employees(
-        self, conn: Connection, tenant_id: int, numbers: Collection[str]
-    ) -> dict[str, EmployeeRef]:
-        """The registered employees among ``numbers``: cached ones, the rest read now."""
-        found = {n: self.employees[n] for n in numbers if n in self.employees}
-        missing = [n for n in numbers if n not in found]
-        if missing:
-            fresh = load_employees(conn, tenant_id, missing)
-            if len(self.employees) + len(fresh) > MAX_EMPLOYEES:
-                self.employees.clear()
-            self.employees.update(fresh)
+        self, conn: Connection, tenant_id: int, numbers: set[str]
+    ) -> tuple[Mapping[str, EmployeeRef], set[str]]:
+        """The registered employees among ``numbers`` (a mapping to read, not to change) and
+        the numbers that are not registered: cached ones, the rest read now."""
+        missing = numbers - self.employees.keys()
+        if not missing:
+            return self.employees, missing
+        fresh = load_employees(conn, tenant_id, missing)
+        if len(self.employees) + len(fresh) > MAX_EMPLOYEES:  # bound memory: start again
+            found = {n: self.employees[n] for n in numbers - missing}
             found.update(fresh)
-        return found
+            self.employees = dict(fresh)
+            return found, missing - fresh.keys()
+        self.employees.update(fresh)
+        return self.employees, missing - fresh.keys()
 
 
 def load_employees(
@@ -107,6 +110,13 @@ class Registry:
     def due_for_touch(self, kind: str, ids: Collection[int], now: datetime) -> list[int]:
         """The ids whose last-use stamp this process has not advanced within the interval;
         they are marked as advanced (the caller writes them in its transaction)."""
+        touched = self._touched
+        if all(  # the usual case, without the lock: every one advanced recently
+            (last := touched.get((kind, one))) is not None
+            and timedelta(0) <= now - last < TOUCH_INTERVAL
+            for one in ids
+        ):
+            return []
         due = []
         with self._lock:
             if len(self._touched) > MAX_KEYS:
@@ -117,6 +127,10 @@ class Registry:
                     self._touched[(kind, one)] = now
                     due.append(one)
         return due
+
+    def _recent(self, kind: str, one: int, now: datetime) -> bool:
+        last = self._touched.get((kind, one))
+        return last is not None and timedelta(0) <= now - last < TOUCH_INTERVAL
 
     def clear(self) -> None:
         with self._lock:

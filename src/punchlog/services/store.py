@@ -7,9 +7,9 @@ is not committed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -114,18 +114,21 @@ class Store:
                     log.warning("retrying transaction after %s (attempt %d)", code, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def submit(self, work: Callable[[Connection], T]) -> Future[T] | None:
-        """With group commit: queue ``work`` for the next group transaction and return its
-        future (resolved after the commit) so an async caller need not hold a thread while
-        it waits. Without: ``None`` (use :meth:`write_with_retry`)."""
+    @property
+    def groups_commits(self) -> bool:
+        return self.committer is not None
+
+    async def write_grouped(self, work: Callable[[Connection], T]) -> T:
+        """With group commit: ``work`` in the next group transaction, awaited on the caller's
+        event loop (no thread held while it waits); answered after that commit."""
         if self.committer is None:
-            return None
+            raise RuntimeError("write_grouped needs group commit (SQLite)")
 
         def mapped(conn: Connection) -> T:
             with self._unavailable_as_503():
                 return work(conn)
 
-        return self.committer.submit(mapped)
+        return await self.committer.submit_async(mapped, asyncio.get_running_loop())
 
     @contextmanager
     def _unavailable_as_503(self) -> Iterator[None]:

@@ -24,6 +24,8 @@ def _sqlite_datetime(value: datetime) -> str:
     """SQLAlchemy's SQLite text for a datetime (``YYYY-MM-DD HH:MM:SS.ffffff``): instants as
     naive UTC, wall times as they are. The same text for the same value, or a natural key
     holding instants would not see two writes of one punch as equal."""
+    if value.tzinfo is UTC:  # the usual instant: drop the "+00:00" isoformat adds
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from punchlog.storage.locks import REGISTRY_LOCK
 from punchlog.storage.registry import bump
 from punchlog.storage.tables import employees, punches
 
@@ -138,10 +139,6 @@ def attach_unmatched(
     return attached
 
 
-# Advisory-lock namespace for "the tenant's employee registry" (PostgreSQL only).
-_REGISTRY_LOCK = 0x504C0001
-
-
 def lock_registry(conn: Connection, *, tenant_id: int, shared: bool) -> None:
     """Order employee registration against ingests that hold logs unmatched.
 
@@ -153,4 +150,4 @@ def lock_registry(conn: Connection, *, tenant_id: int, shared: bool) -> None:
     if conn.dialect.name != "postgresql":
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    conn.exec_driver_sql(f"SELECT {function}(%s, %s)", (_REGISTRY_LOCK, tenant_id))
+    conn.exec_driver_sql(f"SELECT {function}(%s, %s)", (REGISTRY_LOCK, tenant_id))

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from punchlog.storage.bulk import insert_rows, memoized, sqlite_value
 from punchlog.storage.driver import cursor
+from punchlog.storage.locks import ARRIVALS_LOCK
 from punchlog.storage.tables import devices, punches
 
 PUNCH_COLUMNS = (
@@ -74,10 +75,6 @@ def insert_punch_statement(conn: Connection) -> Any:
     return module.insert(punches)
 
 
-# Advisory-lock namespace for "punches arriving in this tenant" (PostgreSQL only).
-_ARRIVALS_LOCK = 0x504C0003
-
-
 def lock_arrivals(conn: Connection, *, tenant_id: int, exclusive: bool) -> None:
     """Make "every punch with id > cursor" a complete answer.
 
@@ -91,7 +88,7 @@ def lock_arrivals(conn: Connection, *, tenant_id: int, exclusive: bool) -> None:
     if conn.dialect.name != "postgresql":
         return
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    cursor(conn).execute(f"SELECT {function}(%s, %s)", (_ARRIVALS_LOCK, tenant_id))
+    cursor(conn).execute(f"SELECT {function}(%s, %s)", (ARRIVALS_LOCK, tenant_id))
 
 
 def list_unmatched(conn: Connection, *, tenant_id: int) -> Sequence[RowMapping]:

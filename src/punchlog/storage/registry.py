@@ -12,12 +12,19 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 
 from punchlog.storage.driver import cursor
+from punchlog.storage.locks import ARRIVALS_LOCK
 from punchlog.storage.tables import api_keys, tenants
 
 _VERSION_SQL = {
     "sqlite": "SELECT registry_version FROM tenants WHERE id = ?",
     "postgresql": "SELECT registry_version FROM tenants WHERE id = %s",
 }
+# PostgreSQL, for a writer of punches: storage.punches.lock_arrivals (shared) in the same
+# round trip; the lock is taken before the version is read.
+_LOCKED_VERSION_SQL = (
+    "SELECT pg_advisory_xact_lock_shared(%s, %s)::text,"
+    " (SELECT registry_version FROM tenants WHERE id = %s)"
+)
 
 
 def bump(conn: Connection, *, tenant_id: int) -> None:
@@ -37,10 +44,15 @@ def bump_for_key(conn: Connection, *, key_id: int) -> None:
     )
 
 
-def version(conn: Connection, *, tenant_id: int) -> int | None:
+def version(conn: Connection, *, tenant_id: int, lock_arrivals: bool = False) -> int | None:
     """The current version (``None`` for a tenant that does not exist). Driver SQL
-    (storage.driver): this runs once per ingest transaction."""
+    (storage.driver): this runs once per ingest transaction. With ``lock_arrivals``, first
+    takes :func:`storage.punches.lock_arrivals` shared, in the same statement."""
     cur = cursor(conn)
+    if lock_arrivals and conn.dialect.name == "postgresql":
+        cur.execute(_LOCKED_VERSION_SQL, (ARRIVALS_LOCK, tenant_id, tenant_id))
+        row = cur.fetchone()
+        return None if row is None or row[1] is None else int(row[1])
     cur.execute(_VERSION_SQL[conn.dialect.name], (tenant_id,))
     row = cur.fetchone()
     return None if row is None else int(row[0])
