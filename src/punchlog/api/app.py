@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from functools import cached_property
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 import punchlog
 from punchlog.api import admin, attendance, logs
 from punchlog.api.context import AppContext
 from punchlog.api.errors import error_response, install_error_handlers
 from punchlog.api.ratelimits import RateLimiter
-from punchlog.api.requestids import RequestIdMiddleware
+from punchlog.api.requestids import RequestIdMiddleware, assign_request_id, with_request_id
 from punchlog.api.responses import failure, json_response
 from punchlog.services.health import is_ready
 from punchlog.services.ingest import Limits
@@ -40,19 +39,28 @@ class PunchlogAPI(FastAPI):
             return
         await super().__call__(scope, receive, send)
 
-    @cached_property
-    def _ingest(self) -> ASGIApp:
-        async def ingest(scope: Scope, receive: Receive, send: Send) -> None:
-            request = Request(scope, receive)
-            try:
-                response = await logs.post_logs(request)
-            except ClientDisconnect:
-                return  # nobody to answer, nothing stored
-            except Exception as exc:
-                response = await error_response(request, exc)
-            await response(scope, receive, send)
-
-        return RequestIdMiddleware(ingest)
+    async def _ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = assign_request_id(scope)
+        try:
+            body = await logs.ingest_logs(scope, receive)
+        except ClientDisconnect:
+            return  # nobody to answer, nothing stored
+        except Exception as exc:
+            response = await error_response(Request(scope, receive), exc)
+            await response(scope, receive, with_request_id(send, request_id))
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def create_app(

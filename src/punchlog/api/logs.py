@@ -7,11 +7,11 @@ import json
 import orjson
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
-from punchlog.api.context import context_of, request_id_of
-from punchlog.api.responses import success
+from punchlog.api.context import AppContext
 from punchlog.errors import RequestRejected
 from punchlog.services.ingest import Sender, check_batch_size, ingest_batch, ingest_grouped
 from punchlog.services.keys import authenticate, cached_principal
@@ -43,25 +43,42 @@ _OPENAPI = {
 }
 
 
-def _check_content_type(request: Request) -> None:
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != "application/json":
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request headers this endpoint reads, by lower-case name (the first of each)."""
+    wanted: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in _WANTED and name not in wanted:
+            wanted[name] = value
+    return wanted
+
+
+_WANTED = frozenset({b"x-api-key", b"content-type", b"content-length"})
+
+
+def _check_content_type(headers: dict[bytes, bytes]) -> None:
+    media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    if media != b"application/json":
         raise RequestRejected("Content-Type must be application/json", 415)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
     """The body, reading no further than ``limit`` bytes (413 beyond)."""
-    declared = request.headers.get("content-length")
+    declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestRejected(f"Request body larger than {limit} bytes", 413)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise RequestRejected(f"Request body larger than {limit} bytes", 413)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _no_constants(name: str) -> object:
@@ -94,8 +111,19 @@ def parse_json(body: bytes) -> object:
     tags=["ingestion"],
 )
 async def post_logs(request: Request) -> Response:
-    ctx = context_of(request)
-    presented = request.headers.get("x-api-key")
+    """The declared route (OpenAPI). Requests are answered by :func:`ingest_logs` straight
+    from ``PunchlogAPI.__call__``, without the router; this answers the same if reached."""
+    body = await ingest_logs(request.scope, request.receive)
+    return Response(body, media_type="application/json")
+
+
+async def ingest_logs(scope: Scope, receive: Receive) -> bytes:
+    """``POST /v1/logs`` on the raw ASGI request: the JSON body of the 200 answer, or a
+    :class:`~punchlog.errors.PunchlogError` for the error envelope."""
+    ctx: AppContext = scope["app"].state.punchlog
+    headers = _headers(scope)
+    raw_key = headers.get(b"x-api-key")
+    presented = raw_key.decode("latin-1") if raw_key is not None else None
     # The key from this process's cache when it is there (no I/O); the ingest transaction
     # confirms it against the tenant's registry version (services.keys.confirm_key).
     principal = cached_principal(ctx.store, presented, now=ctx.clock())
@@ -105,8 +133,8 @@ async def post_logs(request: Request) -> Response:
     principal.require("ingest")
     ctx.limiter.hit(principal.key_id)
     try:
-        _check_content_type(request)
-        body = await read_body(request, ctx.settings.max_body_bytes)
+        _check_content_type(headers)
+        body = await read_body(receive, headers, ctx.settings.max_body_bytes)
         items = check_batch_size(parse_json(body), ctx.limits)
     except RequestRejected:
         if cached:  # a revoked key is told so first, whatever else is wrong with the request
@@ -115,7 +143,7 @@ async def post_logs(request: Request) -> Response:
     sender = Sender(
         tenant_id=principal.tenant_id,
         key_id=principal.key_id,
-        request_id=request_id_of(request),
+        request_id=str(scope.get("state", {}).get("request_id", "")),
         policy=principal.policy,
         principal=principal,
     )
@@ -126,4 +154,4 @@ async def post_logs(request: Request) -> Response:
         result = await run_in_threadpool(
             ingest_batch, ctx.store, sender, items, now=now, limits=ctx.limits
         )
-    return success(result.to_wire())
+    return orjson.dumps({"data": result.to_wire(), "succeeded": True})

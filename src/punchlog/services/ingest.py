@@ -218,13 +218,13 @@ def ingest_in(
             instants={key[2] for key in first_of_key},
         )
     for candidate, employee_id in kept:
-        key = natural_key(candidate)
-        new = count == len(rows) or (count > 0 and key in inserted)
+        new = count == len(rows) or (count > 0 and natural_key(candidate) in inserted)
         if new:
             outcomes[candidate.index] = NEW if employee_id is not None else UNMATCHED
         else:
             outcomes[candidate.index] = DUPLICATE
-    rejections.sort(key=lambda r: r.index)
+    if rejections:
+        rejections.sort(key=lambda r: r.index)
     for rejection in rejections:
         outcomes[rejection.index] = rejection.reason
     result = IngestResult(outcomes=outcomes, rejections=rejections)

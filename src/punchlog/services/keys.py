@@ -130,13 +130,20 @@ def revoke_key(store: Store, key_id: str, *, tenant_id: int | None = None) -> di
         return key_to_dict(revoked)
 
 
+# Where a key row (a dict, cached by services.registry) keeps the Principal built from it.
+_BUILT = "_principal"
+
+
 def _principal_of(row: dict[str, Any] | None, digest: str, now: datetime) -> Principal:
     """Unknown, malformed, revoked and expired keys all raise the same :class:`InvalidKey`;
     the hash is compared in constant time."""
     if row is None or not key_format.digests_match(row["key_hash"], digest):
         raise InvalidKey()
     check_key_state(row, now)
-    return Principal(
+    built: Principal | None = row.get(_BUILT)
+    if built is not None:  # a cached row: its principal was built once
+        return built
+    row[_BUILT] = principal = Principal(
         key_id=row["id"],
         key_public_id=row["public_id"],
         tenant_id=row["tenant_id"],
@@ -145,6 +152,7 @@ def _principal_of(row: dict[str, Any] | None, digest: str, now: datetime) -> Pri
         policy=policy_of_key_row(row),
         registry_version=row["registry_version"],
     )
+    return principal
 
 
 def check_key_state(row: dict[str, Any], now: datetime) -> None:

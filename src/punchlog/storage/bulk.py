@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -61,11 +62,6 @@ def driver_value(conn: Connection, value: Any) -> Any:
     return sqlite_value(value) if conn.dialect.name == "sqlite" else value
 
 
-def _placeholders(conn: Connection, count: int) -> str:
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    return ", ".join([mark] * count)
-
-
 def _tuples(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """Rows as the driver takes them. SQLite: converted column by column, and only the
     columns that hold dates, times or bools (looked up in the first row)."""
@@ -78,6 +74,12 @@ def _tuples(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, 
             convert = memoized(sqlite_value)
             columns[index] = [convert(v) for v in column]
     return list(zip(*columns, strict=True))
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(table: str, columns: tuple[str, ...], conflict: str) -> str:
+    marks = ", ".join("?" * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){conflict}"
 
 
 def insert_rows(
@@ -101,9 +103,8 @@ def insert_rows(
         return 0
     inserted = 0
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    head = f"INSERT INTO {table.name} ({', '.join(columns)}) "
     if conn.dialect.name == "sqlite":
-        sql = f"{head}VALUES ({_placeholders(conn, len(columns))}){conflict}"
+        sql = _sqlite_insert(table.name, tuple(columns), conflict)
         cur = driver_cursor(conn)
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
@@ -120,12 +121,19 @@ def insert_rows(
             for row in rows:
                 copy.write_row(row)
         return len(rows)
-    arrays = ", ".join(
-        f"%s::{table.c[name].type.compile(dialect=conn.dialect)}[]" for name in columns
-    )
-    sql = f"{head}SELECT * FROM unnest({arrays}){conflict}"
+    sql = _unnest_insert(table, tuple(columns), conflict, conn.dialect)
+    cur = driver_cursor(conn)
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
-        columns_of = tuple(list(column) for column in zip(*batch, strict=True))
-        inserted += conn.exec_driver_sql(sql, columns_of).rowcount
+        cur.execute(sql, tuple(list(column) for column in zip(*batch, strict=True)))
+        inserted += cur.rowcount
     return inserted
+
+
+@lru_cache(maxsize=64)
+def _unnest_insert(table: Table, columns: tuple[str, ...], conflict: str, dialect: Any) -> str:
+    """``INSERT ... SELECT * FROM unnest(%s::type[], ...)``: one typed array per column."""
+    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}){conflict}"
+    )

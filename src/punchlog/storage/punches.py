@@ -35,7 +35,7 @@ def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:
     Rows go in natural-key order, so two PostgreSQL transactions inserting overlapping batches
     take the unique index's locks in the same order and cannot deadlock.
     """
-    ordered = sorted(rows, key=lambda r: (r[1], r[2], r[3], r[4]))
+    ordered = sorted(rows, key=_natural_order) if len(rows) > 1 else rows
     if conn.dialect.name == "sqlite":  # the three datetimes as text, each distinct one once
         text = memoized(sqlite_value)
         ordered = [
@@ -46,6 +46,10 @@ def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:
             conn, punches, PUNCH_COLUMNS, ordered, ignore_conflicts=True, driver_ready=True
         )
     return insert_rows(conn, punches, PUNCH_COLUMNS, ordered, ignore_conflicts=True)
+
+
+def _natural_order(row: Sequence[Any]) -> tuple[Any, ...]:
+    return (row[1], row[2], row[3], row[4])
 
 
 def keys_inserted_by(

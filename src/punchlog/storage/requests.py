@@ -13,9 +13,10 @@ from punchlog.storage.tables import ingest_requests
 _OPEN_SQL = (
     "INSERT INTO ingest_requests (tenant_id, key_id, request_id, received_at, logs_received,"
     " logs_accepted, logs_duplicate, logs_unmatched, logs_rejected)"
-    " VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}) RETURNING id"
+    " VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0})"
 )
-_OPEN = {"sqlite": _OPEN_SQL.format("?"), "postgresql": _OPEN_SQL.format("%s")}
+# SQLite hands back the new rowid (lastrowid) without RETURNING's extra work.
+_OPEN = {"sqlite": _OPEN_SQL.format("?"), "postgresql": _OPEN_SQL.format("%s") + " RETURNING id"}
 
 
 def open_request(
@@ -46,6 +47,8 @@ def open_request(
     )
     cur = cursor(conn)
     cur.execute(_OPEN[conn.dialect.name], values)
+    if conn.dialect.name == "sqlite":
+        return int(cur.lastrowid)
     return int(cur.fetchone()[0])
 
 
