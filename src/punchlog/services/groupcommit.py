@@ -3,9 +3,10 @@
 SQLite has one writer at a time. Left to itself, every request opens ``BEGIN IMMEDIATE`` and
 the rest wait in SQLite's busy handler (sleeping in growing steps), one fsync each. Here the
 requests are queued instead; the writer thread takes everything queued (up to ``max_batch``),
-runs each request's work in its own savepoint inside one transaction (a request that fails
-is rolled back alone), commits once, and only then answers each request. If the commit fails,
-every request in it fails: none is acknowledged.
+runs each request's work inside one transaction, commits once, and only then answers each
+request. A request that fails is rolled back alone: the group is rolled back and run again
+with a savepoint per request. If the commit fails, every request in it fails: none is
+acknowledged.
 """
 
 from __future__ import annotations
@@ -113,18 +114,12 @@ class GroupCommitter:
 
     def _commit(self, items: list[_Item[Any]]) -> None:
         try:
-            with self.engine.begin() as conn:  # BEGIN IMMEDIATE (storage/database.py)
-                for item in items:
-                    # A savepoint each, so a failing request is rolled back alone (driver SQL:
-                    # SQLAlchemy's nested transactions cost more than the request's own work).
-                    savepoint = cursor(conn)
-                    savepoint.execute("SAVEPOINT request")
-                    try:
-                        item.result = item.work(conn)
-                    except Exception as exc:
-                        item.error = exc
-                        savepoint.execute("ROLLBACK TO SAVEPOINT request")
-                    savepoint.execute("RELEASE SAVEPOINT request")
+            try:
+                self._run(items, isolated=False)
+            except _Abandon:
+                # A request failed and the group was rolled back: run the group again, each
+                # request in a savepoint, so the failing one is rolled back alone.
+                self._run(items, isolated=True)
         except Exception as exc:  # the commit itself failed: nobody is acknowledged
             log.error("group commit of %d requests failed", len(items), exc_info=exc)
             failure = StorageUnavailable("Storage unavailable; retry later")
@@ -134,6 +129,32 @@ class GroupCommitter:
         else:
             self.commits += 1
         _settle(items)
+
+    def _run(self, items: list[_Item[Any]], *, isolated: bool) -> None:
+        """One transaction for the group (BEGIN IMMEDIATE, storage/database.py). Optimistic
+        (``isolated`` false): no savepoints, which cost more than a request's own work; the
+        first failing request abandons the group. Isolated: a savepoint per request."""
+        with self.engine.begin() as conn:
+            for item in items:
+                item.result, item.error = None, None
+                if not isolated:
+                    try:
+                        item.result = item.work(conn)
+                    except Exception as exc:
+                        raise _Abandon() from exc
+                    continue
+                savepoint = cursor(conn)
+                savepoint.execute("SAVEPOINT request")
+                try:
+                    item.result = item.work(conn)
+                except Exception as exc:
+                    item.error = exc
+                    savepoint.execute("ROLLBACK TO SAVEPOINT request")
+                savepoint.execute("RELEASE SAVEPOINT request")
+
+
+class _Abandon(Exception):
+    """A request of an optimistic group failed: roll the group back and isolate."""
 
 
 def _settle(items: list[_Item[Any]]) -> None:

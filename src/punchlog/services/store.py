@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -124,11 +125,17 @@ class Store:
         if self.committer is None:
             raise RuntimeError("write_grouped needs group commit (SQLite)")
 
-        def mapped(conn: Connection) -> T:
-            with self._unavailable_as_503():
-                return work(conn)
+        return await self.committer.submit_async(
+            partial(self._mapped, work), asyncio.get_running_loop()
+        )
 
-        return await self.committer.submit_async(mapped, asyncio.get_running_loop())
+    def _mapped(self, work: Callable[[Connection], T], conn: Connection) -> T:
+        """``work``, with database errors mapped as :meth:`_unavailable_as_503` maps them."""
+        try:
+            return work(conn)
+        except Exception:
+            with self._unavailable_as_503():  # on the failure path only (a cheaper happy path)
+                raise
 
     @contextmanager
     def _unavailable_as_503(self) -> Iterator[None]:
