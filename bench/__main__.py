@@ -13,28 +13,48 @@ from bench import attendance, ingest
 
 def run_ingest(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench ingest", description=ingest.__doc__)
-    parser.add_argument("--seconds", type=int, default=15, help="Length of each load run.")
+    parser.add_argument("--seconds", type=int, default=5, help="Length of each round.")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Alternating rounds of ours and the peer's."
+    )
     parser.add_argument(
         "--no-group-commit", action="store_true", help="Serve with PUNCHLOG_GROUP_COMMIT=false."
     )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite legs only.")
     args = parser.parse_args(argv)
     rows = ingest.run(
-        args.seconds, group_commit=not args.no_group_commit, postgres=not args.no_postgres
+        args.seconds,
+        rounds=args.rounds,
+        group_commit=not args.no_group_commit,
+        postgres=not args.no_postgres,
     )
-    table = Table(title="Ingestion (one run, side by side; SQLite synchronous=FULL)")
-    for column in ("figure", "punchlog", "floor / peer", "ratio", "non-200", "socket errors"):
+    table = Table(
+        title=f"Ingestion ({args.rounds} alternating rounds of {args.seconds} s per pair; "
+        "SQLite synchronous=FULL)"
+    )
+    for column in (
+        "figure",
+        "punchlog",
+        "floor / peer",
+        "ratio",
+        "ratio by round",
+        "peak RSS MiB",
+        "non-200",
+        "socket errors",
+    ):
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
             row.figure,
-            f"{row.ours:,.0f}",
-            f"{row.other:,.0f} ({row.other_name})" if row.other else "",
-            f"{row.ratio:.2f}" if row.ratio is not None else "",
-            str(row.failed) if row.loads else "",
-            str(row.errors) if row.loads else "",
+            f"{row.our_rate:,.0f}",
+            f"{row.their_rate:,.0f} ({row.other_name})",
+            f"{row.ratio:.2f}",
+            " ".join(f"{r:.2f}" for r in row.round_ratios),
+            f"{row.peak_rss_mib:,.0f}",
+            str(row.failed),
+            str(row.errors),
         )
-    Console(width=160).print(table)
+    Console(width=180).print(table)
     return 0 if all(row.failed == 0 for row in rows) else 1
 
 

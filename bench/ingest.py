@@ -20,9 +20,10 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -184,101 +185,82 @@ def drive(
     return load, peak
 
 
-def floor(seconds: int, folder: Path) -> float:
-    """Logs/s of the in-process floor: orjson + one executemany per 1000-log batch, WAL,
-    synchronous=FULL, unique natural key."""
-    conn = sqlite3.connect(folder / "floor.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.executescript(SCHEMA)
-    base = base_epoch()
-    n = 0
-    logs = 0
-    deadline = time.perf_counter() + seconds
-    started = time.perf_counter()
-    while time.perf_counter() < deadline:
-        items = []
-        for _ in range(1000):
-            stamp = datetime.fromtimestamp(base + n // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            items.append(
-                {
-                    "DeviceIdentifier": DEVICES[n % 2],
-                    "EmployeeAttendanceNumber": f"E{n % 1000:04d}",
-                    "Timestamp": stamp,
-                    "Status": (n // 1000) % 2,
-                }
-            )
-            n += 1
-        body = orjson.dumps(items)  # what arrives on the wire
-        rows = [
-            (i["DeviceIdentifier"], i["EmployeeAttendanceNumber"], i["Timestamp"], i["Status"])
-            for i in orjson.loads(body)
-        ]
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(INSERT, rows)
-        conn.execute("COMMIT")
-        logs += len(rows)
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return logs / elapsed
+class Floor:
+    """The in-process floor: the same stream parsed with orjson and appended with one
+    ``executemany`` per 1000-log batch into a table whose unique index is the natural key,
+    WAL, synchronous=FULL, no HTTP. Kept open between rounds (its table grows as ours does)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.conn = sqlite3.connect(folder / "floor.db", isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.executescript(SCHEMA)
+        self.base = base_epoch()
+        self.n = 0
+
+    def run(self, seconds: float) -> tuple[Load, float]:
+        """One round; the load counts 1000-log batches, as wrk counts batch requests."""
+        batches = 0
+        started = time.perf_counter()
+        deadline = started + seconds
+        while time.perf_counter() < deadline:
+            items = []
+            for _ in range(1000):
+                n = self.n
+                stamp = datetime.fromtimestamp(self.base + n // 1000, UTC)
+                items.append(
+                    {
+                        "DeviceIdentifier": DEVICES[n % 2],
+                        "EmployeeAttendanceNumber": f"E{n % 1000:04d}",
+                        "Timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "Status": (n // 1000) % 2,
+                    }
+                )
+                self.n += 1
+            body = orjson.dumps(items)  # what arrives on the wire
+            rows = [
+                (i["DeviceIdentifier"], i["EmployeeAttendanceNumber"], i["Timestamp"], i["Status"])
+                for i in orjson.loads(body)
+            ]
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(INSERT, rows)
+            self.conn.execute("COMMIT")
+            batches += 1
+        return Load(batches, 0, 0, 0, time.perf_counter() - started), 0.0
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 @dataclass(frozen=True)
-class Row:
-    """One line of the table: our figure beside its floor or peer, from the same run."""
+class Target:
+    """A server under load: where it listens, the key to use, its pid (for RSS)."""
 
-    figure: str
-    ours: float
-    other: float | None
-    other_name: str
-    loads: tuple[Load, ...]
-    peak_rss_mib: float | None = None
+    port: int
+    key: str
+    pid: int
 
-    @property
-    def ratio(self) -> float | None:
-        return None if not self.other else self.ours / self.other
-
-    @property
-    def failed(self) -> int:
-        return sum(load.failed for load in self.loads)
-
-    @property
-    def errors(self) -> int:
-        return sum(load.errors for load in self.loads)
-
-
-def _punchlog(
-    url: Callable[[str], AbstractContextManager[str]],
-    env: dict[str, str],
-    folder: Path,
-    seconds: int,
-    workers: int,
-) -> tuple[Load, Load, float]:
-    """Batches, then single logs, each against a fresh database and a fresh ``punchlog
-    serve`` (as the naive peer gets a fresh database); and the peak RSS of either."""
-    loads: list[Load] = []
-    peak = 0.0
-    for batch, connections in ((1000, 4), (1, 32)):
-        with url(f"{batch}_{uuid.uuid4().hex[:6]}") as database:
-            key = prepare(database)
-            port = _free_port()
-            argv = [str(BIN / "punchlog"), "serve", "--port", str(port)]
-            if workers > 1:
-                argv += ["--workers", str(workers)]
-            log = folder / f"server-{uuid.uuid4().hex[:6]}.log"
-            with server(argv, {**env, "PUNCHLOG_DATABASE_URL": database}, port, log) as proc:
-                load, rss = drive(port, key, batch, connections, seconds, proc.pid)
-        loads.append(load)
-        peak = max(peak, rss)
-    return loads[0], loads[1], peak
+    def drive(self, batch: int, connections: int, seconds: int) -> tuple[Load, float]:
+        return drive(self.port, self.key, batch, connections, seconds, self.pid)
 
 
 @contextmanager
-def _sqlite_in(folder: Path, name: str) -> Iterator[str]:
-    yield f"sqlite:///{folder / name}.db"
+def punchlog_server(
+    url: str, env: dict[str, str], folder: Path, workers: int = 1
+) -> Iterator[Target]:
+    """``punchlog serve`` on a fresh database at ``url`` (tenant, devices, employees, key)."""
+    key = prepare(url)
+    port = _free_port()
+    argv = [str(BIN / "punchlog"), "serve", "--port", str(port)]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
+    log = folder / f"server-{uuid.uuid4().hex[:6]}.log"
+    with server(argv, {**env, "PUNCHLOG_DATABASE_URL": url}, port, log) as proc:
+        yield Target(port, key, proc.pid)
 
 
-def _naive(env: dict[str, str], folder: Path, seconds: int, key: str) -> Load:
+@contextmanager
+def naive_server(env: dict[str, str], folder: Path) -> Iterator[Target]:
     port = _free_port()
     argv = [
         str(BIN / "uvicorn"),
@@ -291,17 +273,81 @@ def _naive(env: dict[str, str], folder: Path, seconds: int, key: str) -> Load:
     ]
     naive_env = {
         **env,
-        "PUNCHLOG_NAIVE_DB": str(folder / "naive.db"),
+        "PUNCHLOG_NAIVE_DB": str(folder / f"naive-{uuid.uuid4().hex[:6]}.db"),
         "PYTHONPATH": str(HERE.parent),
     }
     with server(argv, naive_env, port) as proc:
-        naive, _ = drive(port, key, 1, 32, seconds, proc.pid)
-    return naive
+        yield Target(port, "-", proc.pid)  # the peer checks no key
 
 
-def run(seconds: int = 15, *, group_commit: bool = True, postgres: bool = True) -> list[Row]:
-    """Every leg, one after the other, in one run: SQLite (with the floor and the naive peer),
-    then PostgreSQL with one worker and with two."""
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: ours beside its floor or peer, measured in alternating rounds
+    (ours, theirs, ours, theirs, ...) so that the machine's drift falls on both."""
+
+    figure: str
+    ours: list[Load]
+    theirs: list[Load]
+    other_name: str
+    per_request: int = 1  # logs per request: 1000 for batches
+    peak_rss_mib: float = 0.0
+
+    @staticmethod
+    def rate(loads: list[Load], per_request: int) -> float:
+        seconds = sum(load.seconds for load in loads)
+        return sum(load.requests for load in loads) * per_request / seconds if seconds else 0.0
+
+    @property
+    def our_rate(self) -> float:
+        return self.rate(self.ours, self.per_request)
+
+    @property
+    def their_rate(self) -> float:
+        return self.rate(self.theirs, self.per_request)
+
+    @property
+    def ratio(self) -> float:
+        return self.our_rate / self.their_rate if self.their_rate else 0.0
+
+    @property
+    def round_ratios(self) -> list[float]:
+        return [
+            (o.per_second / t.per_second) if t.per_second else 0.0
+            for o, t in zip(self.ours, self.theirs, strict=True)
+        ]
+
+    @property
+    def failed(self) -> int:
+        return sum(load.failed for load in [*self.ours, *self.theirs])
+
+    @property
+    def errors(self) -> int:
+        return sum(load.errors for load in [*self.ours, *self.theirs])
+
+
+Leg = Callable[[], tuple[Load, float]]
+
+
+def alternate(rounds: int, ours: Leg, theirs: Leg) -> tuple[list[Load], list[Load], float]:
+    """``rounds`` rounds of ours then theirs; the loads of each, and our peak RSS."""
+    mine: list[Load] = []
+    others: list[Load] = []
+    peak = 0.0
+    for _ in range(rounds):
+        load, rss = ours()
+        mine.append(load)
+        peak = max(peak, rss)
+        others.append(theirs()[0])
+    return mine, others, peak
+
+
+def run(
+    seconds: int = 5, *, rounds: int = 3, group_commit: bool = True, postgres: bool = True
+) -> list[Row]:
+    """Every figure of the table in one run. Each pair (ours and its floor or peer) is
+    measured in ``rounds`` alternating rounds of ``seconds`` each, every server on a fresh
+    database: SQLite batches vs the floor, SQLite single logs vs the naive peer, then
+    PostgreSQL with two workers vs one."""
     folder = WORK / f"ingest-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUNCHLOG_")}
@@ -311,31 +357,29 @@ def run(seconds: int = 15, *, group_commit: bool = True, postgres: bool = True) 
         PUNCHLOG_LOG_LEVEL="warning",
         PUNCHLOG_GROUP_COMMIT=str(group_commit).lower(),
     )
+    rows: list[Row] = []
     try:
-        batches, singles, peak = _punchlog(
-            lambda name: _sqlite_in(folder, name), env, folder, seconds, workers=1
+        floor = Floor(folder)
+        try:
+            with punchlog_server(f"sqlite:///{folder / 'batches.db'}", env, folder) as ours:
+                mine, others, peak = alternate(
+                    rounds, lambda: ours.drive(1000, 4, seconds), lambda: floor.run(seconds)
+                )
+        finally:
+            floor.close()
+        rows.append(
+            Row("SQLite: 1000-log batches, 4 conns (logs/s)", mine, others, "floor", 1000, peak)
         )
-        floor_rate = floor(seconds, folder)
-        naive = _naive(env, folder, seconds, key="-")
-        rows = [
-            Row(
-                "SQLite: 1000-log batches, 4 conns (logs/s)",
-                batches.per_second * 1000,
-                floor_rate,
-                "floor",
-                (batches,),
-            ),
-            Row(
-                "SQLite: single logs, 32 conns (req/s)",
-                singles.per_second,
-                naive.per_second,
-                "naive",
-                (singles, naive),
-            ),
-            Row("SQLite: peak server RSS (MiB)", peak, None, "", (), peak),
-        ]
+        with (
+            punchlog_server(f"sqlite:///{folder / 'singles.db'}", env, folder) as ours,
+            naive_server(env, folder) as naive,
+        ):
+            mine, others, peak = alternate(
+                rounds, lambda: ours.drive(1, 32, seconds), lambda: naive.drive(1, 32, seconds)
+            )
+        rows.append(Row("SQLite: single logs, 32 conns (req/s)", mine, others, "naive", 1, peak))
         if postgres:
-            rows += _postgres_rows(env, folder, seconds)
+            rows += _postgres_rows(env, folder, seconds, rounds)
         return rows
     finally:
         import shutil
@@ -343,38 +387,26 @@ def run(seconds: int = 15, *, group_commit: bool = True, postgres: bool = True) 
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _postgres_rows(env: dict[str, str], folder: Path, seconds: int) -> list[Row]:
-    """The same loads on PostgreSQL, one worker then two: the ratio is two over one."""
+def _postgres_rows(env: dict[str, str], folder: Path, seconds: int, rounds: int) -> list[Row]:
+    """The same loads on PostgreSQL: two workers against one, in alternating rounds."""
     from bench.databases import fresh_database
 
-    figures = {}
-    for workers in (1, 2):
-
-        def database(name: str, w: int = workers) -> AbstractContextManager[str]:
-            return fresh_database("postgresql", f"ingest_{w}_{name}")
-
-        figures[workers] = _punchlog(
-            database,
-            env,
-            folder,
-            seconds,
-            workers,
-        )
-    (b1, s1, p1), (b2, s2, p2) = figures[1], figures[2]
-    return [
-        Row(
-            "PostgreSQL: batches, 2 workers vs 1 (logs/s)",
-            b2.per_second * 1000,
-            b1.per_second * 1000,
-            "1 worker",
-            (b1, b2),
-        ),
-        Row(
-            "PostgreSQL: single logs, 2 workers vs 1 (req/s)",
-            s2.per_second,
-            s1.per_second,
-            "1 worker",
-            (s1, s2),
-        ),
-        Row("PostgreSQL: peak server RSS, 2 workers (MiB)", p2, p1, "1 worker", (), p2),
-    ]
+    rows: list[Row] = []
+    for figure, batch, connections in (
+        ("PostgreSQL: batches, 2 workers vs 1 (logs/s)", 1000, 4),
+        ("PostgreSQL: single logs, 2 workers vs 1 (req/s)", 1, 32),
+    ):
+        tag = uuid.uuid4().hex[:6]
+        with (
+            fresh_database("postgresql", f"ingest_two_{tag}") as url2,
+            fresh_database("postgresql", f"ingest_one_{tag}") as url1,
+            punchlog_server(url2, env, folder, workers=2) as two,
+            punchlog_server(url1, env, folder, workers=1) as one,
+        ):
+            mine, others, peak = alternate(
+                rounds,
+                partial(two.drive, batch, connections, seconds),
+                partial(one.drive, batch, connections, seconds),
+            )
+        rows.append(Row(figure, mine, others, "1 worker", batch, peak))
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from punchlog.domain.logs import (
     Rejection,
     check_employee,
     check_log,
+    judge_batch,
     natural_key,
 )
 from punchlog.domain.times import load_zone
@@ -585,3 +587,99 @@ def test_natural_key_int_and_string_number_agree() -> None:
 def test_natural_key_ignores_index() -> None:
     first = accepted(log())
     assert natural_key(first) == natural_key(replace(first, index=99))
+
+
+# --- judge_batch: the fast path gives check_log's answer, item by item ----------------------
+
+_DEVICE_VALUES = [
+    GUID,
+    GUID.upper(),
+    "{" + GUID + "}",
+    f" {GUID}",
+    DISABLED_GUID,
+    "gate-kolkata",
+    "gate-new-york",
+    "gate-kolkata ",
+    "nowhere",
+    "",
+    7,
+    None,
+    MISSING,
+]
+_NUMBER_VALUES = [
+    "E042",
+    "e 42",
+    " E042",
+    "E-42",
+    "É42",
+    "E" * 64,
+    "E" * 65,
+    "",
+    42,
+    0,
+    -3,
+    10**18,
+    10**70,
+    True,
+    4.2,
+    None,
+    ["E1"],
+    MISSING,
+]
+_STAMP_VALUES = [
+    "2026-12-03T09:00:00",
+    "2026-12-03 09:00:00",
+    "2026-12-03t09:00:00",
+    "2026-12-03T09:00:00.999",
+    "2026-12-03T09:00:00Z",
+    "2026-12-03T09:00:00+05:30",
+    " 2026-12-03T09:00:00",
+    "2026-02-30T09:00:00",
+    "2026-12-03T24:00:00",
+    "2026-11-01T01:30:00",
+    "2026-03-08T02:30:00",
+    "2025-01-01T00:00:00",
+    "2026-12-04T09:00:00",
+    "2026-12-03T10:04:59",
+    "٢٠٢٦-12-03T09:00:00",
+    "",
+    20261203,
+    None,
+    MISSING,
+]
+_STATUS_VALUES = [0, 1, "0", "1", 2, -1, True, False, 0.0, None, MISSING]
+
+
+def _items(count: int, seed: int) -> list[object]:
+    """Logs whose every field is, half the time, a usual value (so the fast path is taken
+    often) and otherwise any of the values above."""
+    chooser = random.Random(seed)
+
+    def pick(values: list[object], usual: list[object]) -> object:
+        return chooser.choice(usual if chooser.random() < 0.5 else values)
+
+    items: list[object] = [[], "text", 3, None]
+    for _ in range(count):
+        items.append(
+            log(
+                DeviceIdentifier=pick(_DEVICE_VALUES, [GUID, "gate-kolkata", "gate-new-york"]),
+                EmployeeAttendanceNumber=pick(_NUMBER_VALUES, ["E042", "7", 42]),
+                Timestamp=pick(_STAMP_VALUES, ["2026-12-03T09:00:00", "2026-12-03T10:04:59"]),
+                Status=pick(_STATUS_VALUES, [0, 1]),
+            )
+        )
+    return items
+
+
+@pytest.mark.parametrize("policy", [POLICY, Policy(zone=NEW_YORK, backdate_days=400)])
+@pytest.mark.parametrize("seed", range(5))
+def test_judge_batch_gives_check_log_answers(policy: Policy, seed: int) -> None:
+    items = _items(400, seed)
+    expected = [
+        check_log(i, item, devices=DEVICES, policy=policy, now=NOW) for i, item in enumerate(items)
+    ]
+    candidates, rejections = judge_batch(items, devices=DEVICES, policy=policy, now=NOW)
+    got = sorted([*candidates, *rejections], key=lambda r: r.index)
+    assert got == expected
+    assert any(isinstance(r, Candidate) for r in got)  # the fast path was exercised
+    assert any(isinstance(r, Rejection) for r in got)

@@ -190,8 +190,8 @@ def check_log(
     )
 
 
+_PLAIN_INTEGER: Final = 10**18
 _PLAIN_STAMP: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
-_MAX_PLAIN_NUMBER: Final = 10**18
 
 
 def judge_batch(
@@ -211,30 +211,42 @@ def judge_batch(
     """
     earliest = now - timedelta(days=policy.backdate_days)
     latest = now + timedelta(seconds=policy.future_tolerance_seconds)
-    instants: dict[tuple[str, tzinfo], tuple[datetime, datetime] | None] = {}
+    # (instant, wall) by zone and timestamp text; None where the fast path does not apply.
+    instants: dict[tzinfo, dict[str, tuple[datetime, datetime] | None]] = {}
     candidates: list[Candidate] = []
     rejections: list[Rejection] = []
+    find_device = devices.get
     for index, item in enumerate(items):
         if type(item) is dict:
             raw_device = item.get("DeviceIdentifier")
             # A registered identifier is stored normalised, and normalising it again changes
             # nothing: an exact hit is the device check_log would find.
-            device = devices.get(raw_device) if type(raw_device) is str else None
+            device = find_device(raw_device) if type(raw_device) is str else None
             status = item.get("Status")
             raw_stamp = item.get("Timestamp")
+            number = item.get("EmployeeAttendanceNumber")
+            if type(number) is int and 0 <= number < _PLAIN_INTEGER:
+                number = str(number)
             if (
                 device is not None
                 and device.active
                 and type(status) is int
                 and (status == 0 or status == 1)
                 and type(raw_stamp) is str
+                and type(number) is str
+                and 0 < len(number) <= MAX_EMPLOYEE_NUMBER
+                and number.isascii()
+                and number.isalnum()  # so normalising cannot change it
             ):
-                number = _plain_number(item.get("EmployeeAttendanceNumber"))
                 zone = device.zone or policy.zone
-                key = (raw_stamp, zone)
-                got = instants[key] if key in instants else _plain_instant(raw_stamp, zone)
-                instants[key] = got
-                if number is not None and got is not None and earliest <= got[0] <= latest:
+                by_stamp = instants.get(zone)
+                if by_stamp is None:
+                    by_stamp = instants[zone] = {}
+                if raw_stamp in by_stamp:
+                    got = by_stamp[raw_stamp]
+                else:
+                    got = by_stamp[raw_stamp] = _plain_instant(raw_stamp, zone)
+                if got is not None and earliest <= got[0] <= latest:
                     candidates.append(Candidate(index, device.id, number, got[0], got[1], status))
                     continue
         judged = check_log(index, item, devices=devices, policy=policy, now=now)
@@ -243,17 +255,6 @@ def judge_batch(
         else:
             candidates.append(judged)
     return candidates, rejections
-
-
-def _plain_number(value: object) -> str | None:
-    """The number when normalising cannot change it (else ``None``: the slow path decides)."""
-    if type(value) is str:
-        if 0 < len(value) <= MAX_EMPLOYEE_NUMBER and value.isascii() and value.isalnum():
-            return value
-        return None
-    if type(value) is int and 0 <= value < _MAX_PLAIN_NUMBER:
-        return str(value)
-    return None
 
 
 def _plain_instant(text: str, zone: tzinfo) -> tuple[datetime, datetime] | None:

@@ -165,18 +165,24 @@ def ingest_in(
     first_of_key: dict[NaturalKey, int] = {}
     kept: list[tuple[Candidate, int | None]] = []  # (candidate, employee id or None: held)
     in_batch_duplicates = 0
+    find_employee = employees.get
     for candidate in candidates:
-        employee = check_employee(candidate, employees.get(candidate.employee_number), policy)
-        if isinstance(employee, Rejection):
-            rejections.append(employee)
-            continue
+        employee = find_employee(candidate.employee_number)
+        if employee is not None and employee.active and employee.left_on is None:
+            employee_id: int | None = employee.id  # the usual case, as check_employee has it
+        else:
+            judged = check_employee(candidate, employee, policy)
+            if isinstance(judged, Rejection):
+                rejections.append(judged)
+                continue
+            employee_id = judged.id if judged is not None else None
         key = natural_key(candidate)
         if key in first_of_key:
             outcomes[candidate.index] = DUPLICATE  # the same punch earlier in this batch
             in_batch_duplicates += 1
             continue
         first_of_key[key] = candidate.index
-        kept.append((candidate, employee.id if employee is not None else None))
+        kept.append((candidate, employee_id))
 
     held = sum(1 for _, employee_id in kept if employee_id is None)
     # Written once with the counts of the usual case (every kept log new); corrected below
