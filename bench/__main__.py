@@ -38,7 +38,7 @@ def run_ingest(argv: list[str]) -> int:
         "floor / peer",
         "ratio",
         "ratio by round",
-        "peak RSS MiB",
+        "peak RSS MiB by round",
         "non-200",
         "socket errors",
     ):
@@ -50,7 +50,7 @@ def run_ingest(argv: list[str]) -> int:
             f"{row.their_rate:,.0f} ({row.other_name})",
             f"{row.ratio:.2f}",
             " ".join(f"{r:.2f}" for r in row.round_ratios),
-            f"{row.peak_rss_mib:,.0f}",
+            " ".join(f"{r:,.0f}" for r in row.rss_by_round),
             str(row.failed),
             str(row.errors),
         )

@@ -280,6 +280,15 @@ def naive_server(env: dict[str, str], folder: Path) -> Iterator[Target]:
         yield Target(port, "-", proc.pid)  # the peer checks no key
 
 
+@contextmanager
+def noop_server(env: dict[str, str]) -> Iterator[Target]:
+    """bench/noop.py: answers at once; what wrk can drive here (the load generator's ceiling)."""
+    port = _free_port()
+    argv = [str(BIN / "uvicorn"), "bench.noop:app", "--port", str(port), "--log-level", "warning"]
+    with server(argv, {**env, "PYTHONPATH": str(HERE.parent)}, port) as proc:
+        yield Target(port, "-", proc.pid)
+
+
 @dataclass(frozen=True)
 class Row:
     """One line of the table: ours beside its floor or peer, measured in alternating rounds
@@ -290,7 +299,11 @@ class Row:
     theirs: list[Load]
     other_name: str
     per_request: int = 1  # logs per request: 1000 for batches
-    peak_rss_mib: float = 0.0
+    rss_by_round: tuple[float, ...] = ()  # our server's peak RSS in each round, MiB
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return max(self.rss_by_round, default=0.0)
 
     @staticmethod
     def rate(loads: list[Load], per_request: int) -> float:
@@ -311,6 +324,8 @@ class Row:
 
     @property
     def round_ratios(self) -> list[float]:
+        if len(self.ours) != len(self.theirs):
+            return []
         return [
             (o.per_second / t.per_second) if t.per_second else 0.0
             for o, t in zip(self.ours, self.theirs, strict=True)
@@ -328,17 +343,20 @@ class Row:
 Leg = Callable[[], tuple[Load, float]]
 
 
-def alternate(rounds: int, ours: Leg, theirs: Leg) -> tuple[list[Load], list[Load], float]:
-    """``rounds`` rounds of ours then theirs; the loads of each, and our peak RSS."""
+def alternate(
+    rounds: int, ours: Leg, theirs: Leg
+) -> tuple[list[Load], list[Load], tuple[float, ...]]:
+    """``rounds`` rounds of ours then theirs; the loads of each, and our peak RSS by round
+    (it must not grow with the logs stored)."""
     mine: list[Load] = []
     others: list[Load] = []
-    peak = 0.0
+    peaks: list[float] = []
     for _ in range(rounds):
         load, rss = ours()
         mine.append(load)
-        peak = max(peak, rss)
+        peaks.append(rss)
         others.append(theirs()[0])
-    return mine, others, peak
+    return mine, others, tuple(peaks)
 
 
 def run(
@@ -378,6 +396,11 @@ def run(
                 rounds, lambda: ours.drive(1, 32, seconds), lambda: naive.drive(1, 32, seconds)
             )
         rows.append(Row("SQLite: single logs, 32 conns (req/s)", mine, others, "naive", 1, peak))
+        with noop_server(env) as noop:
+            ceiling, _ = noop.drive(1, 32, seconds)
+        rows.append(
+            Row("load generator: wrk vs a no-op server (req/s)", [ceiling], mine, "punchlog")
+        )
         if postgres:
             rows += _postgres_rows(env, folder, seconds, rounds)
         return rows
