@@ -43,7 +43,9 @@ class TenantView:
     ) -> tuple[Mapping[str, EmployeeRef], set[str]]:
         """The registered employees among ``numbers`` (a mapping to read, not to change) and
         the numbers that are not registered: cached ones, the rest read now."""
-        missing = numbers - self.employees.keys()
+        cached = self.employees
+        # Not ``numbers - cached.keys()``: that copies every cached key into a set first.
+        missing = {n for n in numbers if n not in cached}
         if not missing:
             return self.employees, missing
         fresh = load_employees(conn, tenant_id, missing)
