@@ -29,10 +29,6 @@ def context_of(request: Request) -> AppContext:
     return ctx
 
 
-def request_id_of(request: Request) -> str:
-    return str(getattr(request.state, "request_id", ""))
-
-
 def principal_for(request: Request, grant: str) -> Principal:
     """Authenticate the ``X-API-Key``, check its scope, then take a rate-limit token."""
     ctx = context_of(request)

@@ -133,9 +133,3 @@ class Registry:
     def _recent(self, kind: str, one: int, now: datetime) -> bool:
         last = self._touched.get((kind, one))
         return last is not None and timedelta(0) <= now - last < TOUCH_INTERVAL
-
-    def clear(self) -> None:
-        with self._lock:
-            self._keys.clear()
-            self._tenants.clear()
-            self._touched.clear()

@@ -51,18 +51,6 @@ def get_device(conn: Connection, *, tenant_id: int, identifier: str) -> RowMappi
     return conn.execute(query).mappings().first()
 
 
-def find_devices(
-    conn: Connection, *, tenant_id: int, identifiers: Collection[str]
-) -> Sequence[RowMapping]:
-    """The devices among ``identifiers`` (any state): what one ingest batch needs."""
-    if not identifiers:
-        return []
-    query = select(devices.c.id, devices.c.identifier, devices.c.active, devices.c.timezone).where(
-        devices.c.tenant_id == tenant_id, devices.c.identifier.in_(list(identifiers))
-    )
-    return conn.execute(query).mappings().all()
-
-
 def set_device_active(conn: Connection, *, device_id: int, active: bool) -> None:
     result = conn.execute(
         update(devices)
