@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine
 
 from punchlog.errors import StorageUnavailable
+from punchlog.storage import registry as registry_rows
 from punchlog.storage.driver import cursor
 
 log = logging.getLogger("punchlog.groupcommit")
@@ -48,6 +49,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._conn: Connection | None = None  # the writer thread's own
         self.commits = 0  # transactions committed (for tests and metrics)
 
     def run(self, work: Callable[[Connection], T]) -> T:
@@ -79,6 +81,9 @@ class GroupCommitter:
             self._queue.put(_STOP)
             self._thread.join(timeout=30)
             self._thread = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _start(self) -> None:
         if self._thread is not None:
@@ -134,23 +139,39 @@ class GroupCommitter:
         """One transaction for the group (BEGIN IMMEDIATE, storage/database.py). Optimistic
         (``isolated`` false): no savepoints, which cost more than a request's own work; the
         first failing request abandons the group. Isolated: a savepoint per request."""
-        with self.engine.begin() as conn:
-            for item in items:
-                item.result, item.error = None, None
-                if not isolated:
-                    try:
-                        item.result = item.work(conn)
-                    except Exception as exc:
-                        raise _Abandon() from exc
-                    continue
-                savepoint = cursor(conn)
-                savepoint.execute("SAVEPOINT request")
+        conn = self._connection()
+        try:
+            with conn.begin(), registry_rows.group_memo(conn):
+                self._each(conn, items, isolated=isolated)
+        except BaseException:
+            self._conn = None  # start the next group on a fresh connection
+            conn.close()
+            raise
+
+    def _connection(self) -> Connection:
+        """The writer's connection, kept between groups (no pool round trip per group)."""
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    @staticmethod
+    def _each(conn: Connection, items: list[_Item[Any]], *, isolated: bool) -> None:
+        for item in items:
+            item.result, item.error = None, None
+            if not isolated:
                 try:
                     item.result = item.work(conn)
                 except Exception as exc:
-                    item.error = exc
-                    savepoint.execute("ROLLBACK TO SAVEPOINT request")
-                savepoint.execute("RELEASE SAVEPOINT request")
+                    raise _Abandon() from exc
+                continue
+            savepoint = cursor(conn)
+            savepoint.execute("SAVEPOINT request")
+            try:
+                item.result = item.work(conn)
+            except Exception as exc:
+                item.error = exc
+                savepoint.execute("ROLLBACK TO SAVEPOINT request")
+            savepoint.execute("RELEASE SAVEPOINT request")
 
 
 class _Abandon(Exception):

@@ -9,6 +9,9 @@ revoked key or a disabled device is seen by the next request in every process.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Connection, select, update
 
 from punchlog.storage.driver import cursor
@@ -27,7 +30,30 @@ _LOCKED_VERSION_SQL = (
 )
 
 
+# Inside one group-commit transaction (SQLite: this process holds the write lock, so no one
+# else can change a version) each tenant's version is read once; any bump forgets them.
+_GROUP_MEMO = "punchlog_registry_versions"
+
+
+@contextmanager
+def group_memo(conn: Connection) -> Iterator[None]:
+    """Remember versions read on ``conn`` until the block ends (one group transaction)."""
+    conn.info[_GROUP_MEMO] = {}
+    try:
+        yield
+    finally:
+        conn.info.pop(_GROUP_MEMO, None)
+
+
+def forget_versions(conn: Connection) -> None:
+    """After a bump: the remembered versions may be stale."""
+    memo = conn.info.get(_GROUP_MEMO)
+    if memo:
+        memo.clear()
+
+
 def bump(conn: Connection, *, tenant_id: int) -> None:
+    forget_versions(conn)
     conn.execute(
         update(tenants)
         .where(tenants.c.id == tenant_id)
@@ -36,6 +62,7 @@ def bump(conn: Connection, *, tenant_id: int) -> None:
 
 
 def bump_for_key(conn: Connection, *, key_id: int) -> None:
+    forget_versions(conn)
     owner = select(api_keys.c.tenant_id).where(api_keys.c.id == key_id).scalar_subquery()
     conn.execute(
         update(tenants)
@@ -48,6 +75,9 @@ def version(conn: Connection, *, tenant_id: int, lock_arrivals: bool = False) ->
     """The current version (``None`` for a tenant that does not exist). Driver SQL
     (storage.driver): this runs once per ingest transaction. With ``lock_arrivals``, first
     takes :func:`storage.punches.lock_arrivals` shared, in the same statement."""
+    memo: dict[int, int] | None = conn.info.get(_GROUP_MEMO)
+    if memo is not None and tenant_id in memo:
+        return memo[tenant_id]
     cur = cursor(conn)
     if lock_arrivals and conn.dialect.name == "postgresql":
         cur.execute(_LOCKED_VERSION_SQL, (ARRIVALS_LOCK, tenant_id, tenant_id))
@@ -55,4 +85,8 @@ def version(conn: Connection, *, tenant_id: int, lock_arrivals: bool = False) ->
         return None if row is None or row[1] is None else int(row[1])
     cur.execute(_VERSION_SQL[conn.dialect.name], (tenant_id,))
     row = cur.fetchone()
-    return None if row is None else int(row[0])
+    if row is None:
+        return None
+    if memo is not None:
+        memo[tenant_id] = int(row[0])
+    return int(row[0])

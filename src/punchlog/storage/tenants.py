@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, insert, select, update
 
+from punchlog.storage.registry import forget_versions
 from punchlog.storage.tables import shifts, tenants
 
 
@@ -58,6 +59,7 @@ def list_tenants(conn: Connection) -> Sequence[RowMapping]:
 
 def update_tenant(conn: Connection, *, tenant_id: int, values: dict[str, Any]) -> None:
     """Change settings; bumps the registry version (storage.registry) in the same statement."""
+    forget_versions(conn)
     conn.execute(
         update(tenants)
         .where(tenants.c.id == tenant_id)
