@@ -198,35 +198,51 @@ class Floor:
         self.base = base_epoch()
         self.n = 0
 
+    def body(self) -> bytes:
+        """The next 1000-log request body, as wrk's bench/logs.lua makes it for our server."""
+        stamp = datetime.fromtimestamp(self.base + self.n // 1000, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+        status = (self.n // 1000) % 2
+        items = [
+            {
+                "DeviceIdentifier": DEVICES[n % 2],
+                "EmployeeAttendanceNumber": f"E{n % 1000:04d}",
+                "Timestamp": stamp,
+                "Status": status,
+            }
+            for n in range(self.n, self.n + 1000)
+        ]
+        self.n += 1000
+        return orjson.dumps(items)
+
     def run(self, seconds: float) -> tuple[Load, float]:
-        """One round; the load counts 1000-log batches, as wrk counts batch requests."""
+        """One round; the load counts 1000-log batches, as wrk counts batch requests.
+
+        Only storing is timed: parsing the body, the ``executemany`` and the commit. The bodies
+        are made before the clock runs (for our server wrk makes them, in another process), so
+        the floor is the database's cost and nothing else."""
         batches = 0
-        started = time.perf_counter()
-        deadline = started + seconds
-        while time.perf_counter() < deadline:
-            items = []
-            for _ in range(1000):
-                n = self.n
-                stamp = datetime.fromtimestamp(self.base + n // 1000, UTC)
-                items.append(
-                    {
-                        "DeviceIdentifier": DEVICES[n % 2],
-                        "EmployeeAttendanceNumber": f"E{n % 1000:04d}",
-                        "Timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S"),
-                        "Status": (n // 1000) % 2,
-                    }
-                )
-                self.n += 1
-            body = orjson.dumps(items)  # what arrives on the wire
-            rows = [
-                (i["DeviceIdentifier"], i["EmployeeAttendanceNumber"], i["Timestamp"], i["Status"])
-                for i in orjson.loads(body)
-            ]
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany(INSERT, rows)
-            self.conn.execute("COMMIT")
-            batches += 1
-        return Load(batches, 0, 0, 0, time.perf_counter() - started), 0.0
+        timed = 0.0
+        while timed < seconds:
+            bodies = [self.body() for _ in range(20)]
+            for body in bodies:
+                started = time.perf_counter()
+                rows = [
+                    (
+                        i["DeviceIdentifier"],
+                        i["EmployeeAttendanceNumber"],
+                        i["Timestamp"],
+                        i["Status"],
+                    )
+                    for i in orjson.loads(body)
+                ]
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.executemany(INSERT, rows)
+                self.conn.execute("COMMIT")
+                timed += time.perf_counter() - started
+                batches += 1
+        return Load(batches, 0, 0, 0, timed), 0.0
 
     def close(self) -> None:
         self.conn.close()

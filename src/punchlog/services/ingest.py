@@ -16,29 +16,27 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from punchlog.domain.logs import (
-    Candidate,
-    NaturalKey,
-    Policy,
-    Rejection,
-    check_employee,
-    judge_batch,
-    natural_key,
-)
+from punchlog.domain.logs import NaturalKey, Policy, Rejection, natural_key
 from punchlog.errors import InvalidKey, RequestRejected
 from punchlog.services.keys import Principal, confirm_key
-from punchlog.services.registry import TOUCH_INTERVAL, Registry, load_employees
+from punchlog.services.registry import TOUCH_INTERVAL, Registry
 from punchlog.services.store import Store
+from punchlog.services.verdicts import (
+    DUPLICATE,
+    NEW,
+    UNMATCHED,
+    Batch,
+    Verdict,
+    judge_ahead,
+    judge_in,
+)
 from punchlog.storage import devices as device_rows
-from punchlog.storage import employees as employee_rows
 from punchlog.storage import keys as key_rows
 from punchlog.storage import punches as punch_rows
 from punchlog.storage import registry as registry_rows
 from punchlog.storage import rejections as rejection_rows
 from punchlog.storage import requests as request_rows
 
-# Outcomes of an accepted log; a rejected log's outcome is its reason.
-NEW, DUPLICATE, UNMATCHED = "new", "duplicate", "unmatched"
 ACCEPTED_OUTCOMES = frozenset({NEW, DUPLICATE, UNMATCHED})
 
 
@@ -119,15 +117,26 @@ def ingest_batch(
 async def ingest_grouped(
     store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
 ) -> IngestResult:
-    """:func:`ingest_batch` for an async caller when the store groups commits."""
+    """:func:`ingest_batch` for an async caller when the store groups commits. The batch is
+    judged here, on the caller's thread, where the cache allows (services.verdicts): the
+    writer thread only stores it."""
     return await store.write_grouped(_work(store, sender, items, now=now, limits=limits))
 
 
 def _work(
     store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
 ) -> Callable[[Connection], IngestResult]:
+    batch = Batch(sender.tenant_id, sender.source, now, store.engine.dialect.name)
+    ahead = None
+    if sender.principal is not None:  # a key from the cache: its version labels the policy
+        ahead = judge_ahead(
+            store.registry, batch, items, sender.policy, sender.principal.registry_version
+        )
+
     def work(conn: Connection) -> IngestResult:
-        return ingest_in(conn, sender, items, now=now, limits=limits, registry=store.registry)
+        return ingest_in(
+            conn, sender, items, now=now, limits=limits, registry=store.registry, ahead=ahead
+        )
 
     return work
 
@@ -140,8 +149,10 @@ def ingest_in(
     now: datetime,
     limits: Limits,
     registry: Registry,
+    ahead: Verdict | None = None,
 ) -> IngestResult:
-    """The batch inside the caller's write transaction (ingest and replay share it)."""
+    """The batch inside the caller's write transaction (ingest and replay share it). An
+    ``ahead`` verdict is stored as it is if it was reached at the version read here."""
     tenant_id = sender.tenant_id
     # The arrivals lock (shared, storage.punches.lock_arrivals) and the registry version in
     # one round trip; then anything cached against that version (services.registry).
@@ -151,106 +162,65 @@ def ingest_in(
     policy = sender.policy
     if sender.principal is not None:
         policy = confirm_key(registry, conn, sender.principal, version, now=now)
-    view = registry.tenant(conn, tenant_id, version)
-    outcomes: list[str] = [""] * len(items)
-    candidates, rejections = judge_batch(items, devices=view.devices, policy=policy, now=now)
-
-    numbers = {c.employee_number for c in candidates}
-    employees, unknown = view.find_employees(conn, tenant_id, numbers)
-    if policy.hold_unknown_employees and unknown:
-        # Some will be held: order this against a concurrent registration, then look again.
-        employee_rows.lock_registry(conn, tenant_id=tenant_id, shared=True)
-        employees = {**employees, **load_employees(conn, tenant_id, unknown)}
-
-    first_of_key: dict[NaturalKey, int] = {}
-    kept: list[tuple[Candidate, int | None]] = []  # (candidate, employee id or None: held)
-    in_batch_duplicates = 0
-    find_employee = employees.get
-    for candidate in candidates:
-        employee = find_employee(candidate.employee_number)
-        if employee is not None and employee.active and employee.left_on is None:
-            employee_id: int | None = employee.id  # the usual case, as check_employee has it
-        else:
-            judged = check_employee(candidate, employee, policy)
-            if isinstance(judged, Rejection):
-                rejections.append(judged)
-                continue
-            employee_id = judged.id if judged is not None else None
-        key = natural_key(candidate)
-        if key in first_of_key:
-            outcomes[candidate.index] = DUPLICATE  # the same punch earlier in this batch
-            in_batch_duplicates += 1
-            continue
-        first_of_key[key] = candidate.index
-        kept.append((candidate, employee_id))
-
-    held = sum(1 for _, employee_id in kept if employee_id is None)
-    # Written once with the counts of the usual case (every kept log new); corrected below
-    # only when some were stored already.
-    request_row = request_rows.open_request(
-        conn,
-        tenant_id=tenant_id,
-        key_id=sender.key_id,
-        request_id=sender.request_id,
-        received=len(items),
-        accepted=len(items) - len(rejections),
-        duplicate=in_batch_duplicates,
-        unmatched=held,
-        rejected=len(rejections),
-        now=now,
-    )
-    rows = [
-        (  # punch_rows.PUNCH_COLUMNS
-            tenant_id,
-            c.instant,
-            c.employee_number,
-            c.device_id,
-            c.status,
-            c.local_wall,
-            employee_id,
-            sender.source,
-            request_row,
-            now,
-        )
-        for c, employee_id in kept
-    ]
-    count = punch_rows.insert_punches(conn, rows=rows)
-    inserted: set[NaturalKey] = set()
-    if 0 < count < len(rows):  # some were stored already: which did this request insert?
-        inserted = punch_rows.keys_inserted_by(
-            conn,
-            tenant_id=tenant_id,
-            request_row=request_row,
-            instants={key[2] for key in first_of_key},
-        )
-    for candidate, employee_id in kept:
-        new = count == len(rows) or (count > 0 and natural_key(candidate) in inserted)
-        if new:
-            outcomes[candidate.index] = NEW if employee_id is not None else UNMATCHED
-        else:
-            outcomes[candidate.index] = DUPLICATE
-    if rejections:
-        rejections.sort(key=lambda r: r.index)
-    for rejection in rejections:
-        outcomes[rejection.index] = rejection.reason
-    result = IngestResult(outcomes=outcomes, rejections=rejections)
-    if count < len(rows):
-        request_rows.close_request(
-            conn,
-            row_id=request_row,
-            accepted=result.accepted,
-            duplicate=result.count(DUPLICATE),
-            unmatched=result.count(UNMATCHED),
-            rejected=len(rejections),
-        )
-
-    if rejections and sender.keep_rejections:
-        _keep_rejections(conn, sender, items, rejections, now=now, limits=limits)
-    due = registry.due_for_touch("device", {c.device_id for c, _ in kept}, now)
+    verdict = ahead
+    if verdict is None or verdict.version != version or verdict.policy is not policy:
+        batch = Batch(tenant_id, sender.source, now, conn.dialect.name)
+        verdict = judge_in(conn, registry, batch, items, policy, version)
+    result = _store(conn, sender, verdict, received=len(items), now=now)
+    if verdict.rejections and sender.keep_rejections:
+        _keep_rejections(conn, sender, items, verdict.rejections, now=now, limits=limits)
+    due = registry.due_for_touch("device", verdict.device_ids, now)
     if due:
         device_rows.touch_devices(conn, device_ids=due, now=now, older_than=now - TOUCH_INTERVAL)
     if sender.key_id is not None and registry.due_for_touch("key", (sender.key_id,), now):
         key_rows.touch_key(conn, key_id=sender.key_id, now=now, older_than=now - TOUCH_INTERVAL)
+    return result
+
+
+def _store(
+    conn: Connection, sender: Sender, verdict: Verdict, *, received: int, now: datetime
+) -> IngestResult:
+    """The request row and the kept punches; each kept log's outcome from what the database
+    already had."""
+    rejected = len(verdict.rejections)
+    # Written once with the counts of the usual case (every kept log new); corrected below
+    # only when some were stored already.
+    request_row = request_rows.open_request(
+        conn,
+        tenant_id=sender.tenant_id,
+        key_id=sender.key_id,
+        request_id=sender.request_id,
+        received=received,
+        accepted=received - rejected,
+        duplicate=verdict.in_batch_duplicates,
+        unmatched=verdict.held,
+        rejected=rejected,
+        now=now,
+    )
+    count = punch_rows.insert_prepared(conn, verdict.punches, request_row=request_row)
+    if count == verdict.punches.count:  # every kept log is new
+        return IngestResult(outcomes=verdict.outcomes, rejections=verdict.rejections)
+    outcomes = verdict.outcomes.copy()
+    inserted: set[NaturalKey] = set()
+    if count > 0:  # some were stored already: which did this request insert?
+        inserted = punch_rows.keys_inserted_by(
+            conn,
+            tenant_id=sender.tenant_id,
+            request_row=request_row,
+            instants={c.instant for c, _ in verdict.kept},
+        )
+    for candidate, _ in verdict.kept:
+        if count == 0 or natural_key(candidate) not in inserted:
+            outcomes[candidate.index] = DUPLICATE
+    result = IngestResult(outcomes=outcomes, rejections=verdict.rejections)
+    request_rows.close_request(
+        conn,
+        row_id=request_row,
+        accepted=result.accepted,
+        duplicate=result.count(DUPLICATE),
+        unmatched=result.count(UNMATCHED),
+        rejected=rejected,
+    )
     return result
 
 

@@ -101,6 +101,10 @@ class Registry:
     def forget_key(self, public_id: str) -> None:
         self._keys.pop(public_id, None)
 
+    def cached_tenant(self, tenant_id: int) -> TenantView | None:
+        """The tenant's view as last read, at whatever version that was (no I/O)."""
+        return self._tenants.get(tenant_id)
+
     def tenant(self, conn: Connection, tenant_id: int, version: int) -> TenantView:
         """The tenant's view at ``version`` (read inside ``conn``'s transaction just before)."""
         view = self._tenants.get(tenant_id)
