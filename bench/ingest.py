@@ -12,6 +12,7 @@ fresh). Every figure is measured in the same run, so ratios are fair on a noisy 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sqlite3
@@ -58,6 +59,19 @@ class Load:
 def base_epoch() -> int:
     """Logs start 29 days back (inside the 30-day window) and move forward in time."""
     return int((datetime.now(UTC) - timedelta(days=29)).timestamp())
+
+
+# Each run of wrk gets a day of its own (logs/s would otherwise count a later round's logs
+# that repeat an earlier round's on the same server: the duplicate path, not inserts). A
+# thread's logs span 12 h, room for 43 million logs per run.
+_DAYS = itertools.count()
+_DAYS_IN_WINDOW = 28
+
+
+def fresh_base() -> int:
+    """The first log's epoch for the next run of wrk: a day no earlier run used (wrapping
+    after four weeks of runs, far more than one server sees in a benchmark)."""
+    return base_epoch() + (next(_DAYS) % _DAYS_IN_WINDOW) * 86_400
 
 
 def prepare(url: str) -> str:
@@ -153,7 +167,7 @@ def drive(
         "--",
         str(batch),
         key,
-        str(base_epoch()),
+        str(fresh_base()),
         *DEVICES,
     ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

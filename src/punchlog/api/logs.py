@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import cast
 
+import msgspec
 import orjson
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +18,7 @@ from punchlog.api.context import AppContext
 from punchlog.errors import RequestRejected
 from punchlog.services.ingest import Sender, check_batch_size, ingest_batch, ingest_grouped
 from punchlog.services.keys import authenticate, cached_principal
+from punchlog.services.verdicts import USUAL_DECODER, UsualBatch
 
 router = APIRouter()
 
@@ -104,6 +108,16 @@ def parse_json(body: bytes) -> object:
     return parsed
 
 
+def decode_logs(body: bytes) -> Sequence[object]:
+    """The usual body straight into typed logs for the one-pass verdict (services.verdicts);
+    any other body, or one that shape does not fit, through :func:`parse_json`."""
+    try:
+        logs = USUAL_DECODER.decode(body)
+    except msgspec.DecodeError:  # ValidationError included: not the usual shape
+        return cast(Sequence[object], parse_json(body))
+    return UsualBatch(logs, body, parse_json)
+
+
 @router.post(
     "/v1/logs",
     summary="Push attendance logs (Keka-compatible)",
@@ -135,7 +149,7 @@ async def ingest_logs(scope: Scope, receive: Receive) -> bytes:
     try:
         _check_content_type(headers)
         body = await read_body(receive, headers, ctx.settings.max_body_bytes)
-        items = check_batch_size(parse_json(body), ctx.limits)
+        items = check_batch_size(decode_logs(body), ctx.limits)
     except RequestRejected:
         if cached:  # a revoked key is told so first, whatever else is wrong with the request
             await run_in_threadpool(authenticate, ctx.store, presented, now=ctx.clock())

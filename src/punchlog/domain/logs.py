@@ -194,6 +194,30 @@ _PLAIN_INTEGER: Final = 10**18
 _PLAIN_STAMP: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
+def usual_number(value: object) -> str | None:
+    """An attendance number of the usual kind (an ASCII alphanumeric string of 1-64
+    characters, or a small non-negative integer), as :func:`check_log` normalises it; ``None``
+    for anything else (which :func:`check_log` decides)."""
+    if type(value) is int:
+        return str(value) if 0 <= value < _PLAIN_INTEGER else None
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_EMPLOYEE_NUMBER
+        and value.isascii()
+        and value.isalnum()  # so normalising cannot change it
+    ):
+        return value
+    return None
+
+
+def window(policy: Policy, now: datetime) -> tuple[datetime, datetime]:
+    """The earliest and latest instants a log may have (rules 4 and 5), inclusive."""
+    return (
+        now - timedelta(days=policy.backdate_days),
+        now + timedelta(seconds=policy.future_tolerance_seconds),
+    )
+
+
 def judge_batch(
     items: Sequence[object],
     *,
@@ -209,8 +233,7 @@ def judge_batch(
     timestamp is converted once per zone. Every other item goes through :func:`check_log`,
     which gives the exact rule and message.
     """
-    earliest = now - timedelta(days=policy.backdate_days)
-    latest = now + timedelta(seconds=policy.future_tolerance_seconds)
+    earliest, latest = window(policy, now)
     # (instant, wall) by zone and timestamp text; None where the fast path does not apply.
     instants: dict[tzinfo, dict[str, tuple[datetime, datetime] | None]] = {}
     candidates: list[Candidate] = []
@@ -224,19 +247,14 @@ def judge_batch(
             device = find_device(raw_device) if type(raw_device) is str else None
             status = item.get("Status")
             raw_stamp = item.get("Timestamp")
-            number = item.get("EmployeeAttendanceNumber")
-            if type(number) is int and 0 <= number < _PLAIN_INTEGER:
-                number = str(number)
+            number = usual_number(item.get("EmployeeAttendanceNumber"))
             if (
                 device is not None
                 and device.active
                 and type(status) is int
                 and (status == 0 or status == 1)
                 and type(raw_stamp) is str
-                and type(number) is str
-                and 0 < len(number) <= MAX_EMPLOYEE_NUMBER
-                and number.isascii()
-                and number.isalnum()  # so normalising cannot change it
+                and number is not None
             ):
                 zone = device.zone or policy.zone
                 by_stamp = instants.get(zone)
@@ -245,7 +263,7 @@ def judge_batch(
                 if raw_stamp in by_stamp:
                     got = by_stamp[raw_stamp]
                 else:
-                    got = by_stamp[raw_stamp] = _plain_instant(raw_stamp, zone)
+                    got = by_stamp[raw_stamp] = plain_instant(raw_stamp, zone)
                 if got is not None and earliest <= got[0] <= latest:
                     candidates.append(Candidate(index, device.id, number, got[0], got[1], status))
                     continue
@@ -257,7 +275,7 @@ def judge_batch(
     return candidates, rejections
 
 
-def _plain_instant(text: str, zone: tzinfo) -> tuple[datetime, datetime] | None:
+def plain_instant(text: str, zone: tzinfo) -> tuple[datetime, datetime] | None:
     """(instant, wall) of a plain ``YYYY-MM-DDTHH:MM:SS``, as parse_timestamp and to_instant
     give them; ``None`` for anything else (the slow path decides)."""
     if _PLAIN_STAMP.fullmatch(text) is None:

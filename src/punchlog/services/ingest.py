@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from punchlog.domain.logs import NaturalKey, Policy, Rejection, natural_key
+from punchlog.domain.logs import NaturalKey, Policy, Rejection
 from punchlog.errors import InvalidKey, RequestRejected
 from punchlog.services.keys import Principal, confirm_key
 from punchlog.services.registry import TOUCH_INTERVAL, Registry
@@ -26,8 +26,10 @@ from punchlog.services.verdicts import (
     NEW,
     UNMATCHED,
     Batch,
+    UsualBatch,
     Verdict,
     judge_ahead,
+    judge_fast,
     judge_in,
 )
 from punchlog.storage import devices as device_rows
@@ -93,9 +95,9 @@ class IngestResult:
         }
 
 
-def check_batch_size(items: object, limits: Limits) -> list[object]:
+def check_batch_size(items: object, limits: Limits) -> Sequence[object]:
     """The request-level rules of the body: an array, not empty, not over the limit."""
-    if not isinstance(items, list):
+    if not isinstance(items, list | UsualBatch):
         raise RequestRejected("Request body must be a JSON array of logs")
     if not items:
         raise RequestRejected("Request body is an empty array; send at least one log")
@@ -129,9 +131,11 @@ def _work(
     batch = Batch(sender.tenant_id, sender.source, now, store.engine.dialect.name)
     ahead = None
     if sender.principal is not None:  # a key from the cache: its version labels the policy
-        ahead = judge_ahead(
-            store.registry, batch, items, sender.policy, sender.principal.registry_version
-        )
+        version = sender.principal.registry_version
+        if isinstance(items, UsualBatch):
+            ahead = judge_fast(store.registry, batch, items.logs, sender.policy, version)
+        if ahead is None:
+            ahead = judge_ahead(store.registry, batch, items, sender.policy, version)
 
     def work(conn: Connection) -> IngestResult:
         return ingest_in(
@@ -207,11 +211,11 @@ def _store(
             conn,
             tenant_id=sender.tenant_id,
             request_row=request_row,
-            instants={c.instant for c, _ in verdict.kept},
+            instants={key[2] for _, key in verdict.kept},
         )
-    for candidate, _ in verdict.kept:
-        if count == 0 or natural_key(candidate) not in inserted:
-            outcomes[candidate.index] = DUPLICATE
+    for index, key in verdict.kept:
+        if count == 0 or key not in inserted:
+            outcomes[index] = DUPLICATE
     result = IngestResult(outcomes=outcomes, rejections=verdict.rejections)
     request_rows.close_request(
         conn,

@@ -11,14 +11,18 @@ its employees be read (and, for a log to be held, ordered against a registration
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import Any, overload
 
+import msgspec
 from sqlalchemy import Connection
 
+from punchlog.domain.identifiers import MAX_EMPLOYEE_NUMBER
 from punchlog.domain.logs import (
     Candidate,
+    DeviceRef,
     EmployeeRef,
     NaturalKey,
     Policy,
@@ -26,6 +30,9 @@ from punchlog.domain.logs import (
     check_employee,
     judge_batch,
     natural_key,
+    plain_instant,
+    usual_number,
+    window,
 )
 from punchlog.services.registry import Registry, TenantView, load_employees
 from punchlog.storage import employees as employee_rows
@@ -44,7 +51,7 @@ class Verdict:
     policy: Policy
     outcomes: list[str]
     rejections: list[Rejection]  # in index order
-    kept: list[tuple[Candidate, int | None]]  # (log, employee id; None: held)
+    kept: list[tuple[int, NaturalKey]]  # (index, natural key) of each log to store
     in_batch_duplicates: int
     held: int
     device_ids: set[int]  # the devices of kept logs (their last-seen time)
@@ -59,6 +66,144 @@ class Batch:
     source: str
     now: datetime
     dialect: str
+
+
+class WireLog(msgspec.Struct, gc=False):
+    """A log in the shape the usual request sends (four fields of the usual JSON types),
+    decoded straight from the body by :data:`USUAL_DECODER`. Other members are ignored, as
+    the general path ignores them."""
+
+    DeviceIdentifier: str
+    EmployeeAttendanceNumber: str | int
+    Timestamp: str
+    Status: int
+
+
+# Decodes a body only if it is an array of such logs; anything else is a DecodeError or a
+# ValidationError, and the body goes the general way (api.logs.parse_json, rules in full).
+USUAL_DECODER = msgspec.json.Decoder(list[WireLog])
+
+
+class UsualBatch(Sequence[object]):
+    """A body decoded as :class:`WireLog`\\ s, for :func:`judge_fast`. As a sequence it is the
+    body's parsed JSON values (what every other path judges), parsed on first use."""
+
+    def __init__(self, logs: list[WireLog], body: bytes, parse: Callable[[bytes], object]):
+        self.logs = logs
+        self._body = body
+        self._parse = parse
+        self._items: list[Any] | None = None
+
+    def _parsed(self) -> list[Any]:
+        if self._items is None:
+            parsed = self._parse(self._body)
+            assert isinstance(parsed, list)
+            assert len(parsed) == len(self.logs)
+            self._items = parsed
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self.logs)
+
+    @overload
+    def __getitem__(self, index: int) -> object: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[object]: ...
+    def __getitem__(self, index: int | slice) -> object | Sequence[object]:
+        return self._parsed()[index]
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self._parsed())
+
+
+def judge_fast(
+    registry: Registry, batch: Batch, logs: list[WireLog], policy: Policy, version: int
+) -> Verdict | None:
+    """The verdict on a batch of usual logs from the cache alone, in one pass, or ``None``.
+
+    It decides only a batch whose every log :func:`judge_batch` would accept on its fast path
+    and whose every employee is cached, registered and current; the verdict is the one
+    :func:`judge_ahead` reaches (tests/services/test_verdicts.py holds them equal). Any other
+    batch (a rejection, a held log, a repeat within the batch) is ``None``: the general path
+    decides it, with every rule and message."""
+    view = registry.cached_tenant(batch.tenant_id)
+    if view is None or view.version != version:
+        return None
+    earliest, latest = window(policy, batch.now)
+    find_device = view.devices.get
+    find_employee = view.employees.get
+    convert = punch_rows.driver_datetime(batch.dialect)
+    default_zone = policy.zone
+    # Timestamp text -> (instant, its driver value, the wall time's driver value) in a zone;
+    # ``stamps`` is the last device's zone's (a batch rarely has more than one zone).
+    by_zone: dict[tzinfo, dict[str, tuple[datetime, Any, Any] | None]] = {}
+    zone: tzinfo | None = None
+    stamps: dict[str, tuple[datetime, Any, Any] | None] = {}
+    seen: set[NaturalKey] = set()
+    kept: list[tuple[int, NaturalKey]] = []
+    values: list[Any] = []
+    extend = values.extend
+    last_device: DeviceRef | None = None
+    device_ids: set[int] = set()
+    for index, log in enumerate(logs):
+        device = find_device(log.DeviceIdentifier)
+        status = log.Status
+        if device is None or not device.active or (status != 0 and status != 1):
+            return None
+        sent = log.EmployeeAttendanceNumber
+        number: str | None
+        if type(sent) is str and sent.isalnum() and sent.isascii():
+            number = sent if len(sent) <= MAX_EMPLOYEE_NUMBER else None
+        else:
+            number = usual_number(sent)  # an integer; anything else is None
+        if number is None:
+            return None
+        employee = find_employee(number)
+        if employee is None or not employee.active or employee.left_on is not None:
+            return None
+        if device is not last_device:
+            last_device = device
+            device_ids.add(device.id)
+            device_zone = device.zone or default_zone
+            if device_zone is not zone:
+                zone = device_zone
+                stamps = by_zone.setdefault(zone, {})
+        text = log.Timestamp
+        if text in stamps:
+            stamp = stamps[text]
+        else:
+            got = plain_instant(text, device_zone)
+            stamp = None
+            if got is not None and earliest <= got[0] <= latest:
+                stamp = (got[0], convert(got[0]), convert(got[1]))
+            stamps[text] = stamp
+        if stamp is None:
+            return None
+        key = (device.id, number, stamp[0], status)
+        if key in seen:
+            return None
+        seen.add(key)
+        kept.append((index, key))
+        extend((stamp[1], number, device.id, status, stamp[2], employee.id))  # VARYING_COLUMNS
+    return Verdict(
+        version=view.version,
+        policy=policy,
+        outcomes=[NEW] * len(logs),
+        rejections=[],
+        kept=kept,
+        in_batch_duplicates=0,
+        held=0,
+        device_ids=device_ids,
+        punches=_prepared(batch, len(kept), values, convert),
+    )
+
+
+def _prepared(
+    batch: Batch, count: int, values: list[Any], convert: Callable[[datetime], Any]
+) -> punch_rows.PreparedPunches:
+    return punch_rows.PreparedPunches(
+        batch.dialect, count, values, batch.tenant_id, batch.source, convert(batch.now)
+    )
 
 
 def judge_ahead(
@@ -111,10 +256,11 @@ def _keep(
     ``find_employee`` does not know gives up (``None``): it may be registered since."""
     outcomes: list[str] = [""] * size
     first_of_key: set[NaturalKey] = set()
-    kept: list[tuple[Candidate, int | None]] = []
+    kept: list[tuple[int, NaturalKey]] = []
     in_batch_duplicates = held = 0
-    rows = []
-    tenant_id, source, now = batch.tenant_id, batch.source, batch.now
+    values: list[Any] = []
+    extend = values.extend
+    convert = punch_rows.driver_datetime(batch.dialect)
     for candidate in candidates:
         employee = find_employee(candidate.employee_number)
         if employee is not None and employee.active and employee.left_on is None:
@@ -133,24 +279,20 @@ def _keep(
             in_batch_duplicates += 1
             continue
         first_of_key.add(key)
-        kept.append((candidate, employee_id))
+        kept.append((candidate.index, key))
         if employee_id is None:
             held += 1
             outcomes[candidate.index] = UNMATCHED
         else:
             outcomes[candidate.index] = NEW
-        rows.append(
-            (  # punch_rows.PUNCH_COLUMNS; request_id is filled at insert
-                tenant_id,
-                candidate.instant,
+        extend(
+            (  # punch_rows.VARYING_COLUMNS
+                convert(candidate.instant),
                 candidate.employee_number,
                 candidate.device_id,
                 candidate.status,
-                candidate.local_wall,
+                convert(candidate.local_wall),
                 employee_id,
-                source,
-                None,
-                now,
             )
         )
     if rejections:
@@ -165,6 +307,6 @@ def _keep(
         kept=kept,
         in_batch_duplicates=in_batch_duplicates,
         held=held,
-        device_ids={c.device_id for c, _ in kept},
-        punches=punch_rows.prepare_punches(batch.dialect, rows),
+        device_ids={key[0] for _, key in kept},
+        punches=_prepared(batch, len(kept), values, convert),
     )

@@ -93,13 +93,29 @@ def _sqlite_insert(table: str, columns: tuple[str, ...], conflict: str, count: i
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}{conflict}"
 
 
-def _sqlite_rows_per_statement(conn: Connection, width: int) -> int:
+def _sqlite_rows_per_statement(conn: Connection, width: int, shared: int = 0) -> int:
     raw = conn.connection.dbapi_connection
     limit = _SQLITE_OLD_PARAMETER_LIMIT
     getlimit = getattr(raw, "getlimit", None)  # Python 3.11+
     if getlimit is not None:
         limit = getlimit(9)  # sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
-    return max(1, min(_SQLITE_ROWS_PER_STATEMENT, limit // width))
+    return max(1, min(_SQLITE_ROWS_PER_STATEMENT, (limit - shared) // width))
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert_shared(
+    table: str, shared: tuple[str, ...], columns: tuple[str, ...], conflict: str, count: int
+) -> str:
+    # ?1..?n are the shared values; each plain ? after them takes the next number.
+    marks = "(" + ", ".join("?" * len(columns)) + ")"
+    values = ", ".join([marks] * count)
+    picked = [f"?{i}" for i in range(1, len(shared) + 1)]
+    picked += [f"column{i}" for i in range(1, len(columns) + 1)]
+    # "WHERE true": without it SQLite would read ON CONFLICT as a join constraint.
+    return (
+        f"INSERT INTO {table} ({', '.join(shared + columns)}) "
+        f"SELECT {', '.join(picked)} FROM (VALUES {values}) WHERE true{conflict}"
+    )
 
 
 def sqlite_insert_flat(
@@ -109,19 +125,28 @@ def sqlite_insert_flat(
     values: Sequence[Any],
     *,
     ignore_conflicts: bool = False,
+    shared: Sequence[tuple[str, Any]] = (),
 ) -> int:
     """Rows given as one flat sequence of values (row after row, each in ``columns`` order)
-    in as few multi-row statements as the parameter limit allows; returns rows inserted."""
+    in as few multi-row statements as the parameter limit allows; returns rows inserted.
+    ``shared`` columns (name, value) take the same value in every row: bound once per
+    statement, not once per row (binding is most of what the driver does per value)."""
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     width = len(columns)
-    step = _sqlite_rows_per_statement(conn, width)
+    names = tuple(name for name, _ in shared)
+    head = [value for _, value in shared]
+    step = _sqlite_rows_per_statement(conn, width, len(head))
     cur = driver_cursor(conn)
     inserted = 0
     count = len(values) // width
     for start in range(0, count, step):
         rows = min(step, count - start)
-        sql = _sqlite_insert(table, columns, conflict, rows)
-        cur.execute(sql, values[start * width : (start + rows) * width])
+        chunk = values[start * width : (start + rows) * width]
+        if names:
+            sql = _sqlite_insert_shared(table, names, columns, conflict, rows)
+            cur.execute(sql, [*head, *chunk])
+        else:
+            cur.execute(_sqlite_insert(table, columns, conflict, rows), chunk)
         inserted += cur.rowcount
     return inserted
 

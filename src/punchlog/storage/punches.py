@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,64 +29,109 @@ PUNCH_COLUMNS = (
 )
 
 
-REQUEST_COLUMN = PUNCH_COLUMNS.index("request_id")
+# What varies from punch to punch within one request; the rest (tenant, source, request,
+# received-at) is the same for all of them.
+VARYING_COLUMNS = (
+    "punched_at",
+    "employee_number",
+    "device_id",
+    "status",
+    "local_time",
+    "employee_id",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedPunches:
-    """Punch rows made ready for the driver outside the transaction, so that the writer only
-    stores them (see :func:`prepare_punches`)."""
+    """One request's punch rows made ready for the driver before its transaction, so that
+    the writer only stores them: ``values`` is one flat list, row after row in
+    :data:`VARYING_COLUMNS` order, datetimes as :func:`driver_datetime` makes them."""
 
     dialect: str
     count: int
-    values: list[Any]  # SQLite: one flat list, row after row; PostgreSQL: the row tuples
+    values: list[Any]
+    tenant_id: int
+    source: str
+    received_at: Any  # as driver_datetime makes it
 
 
-def prepare_punches(dialect: str, rows: Sequence[Sequence[Any]]) -> PreparedPunches:
-    """``rows`` (tuples in :data:`PUNCH_COLUMNS` order) as the driver takes them.
-
-    SQLite: the three datetimes as SQLAlchemy's text (each distinct one converted once), in
-    one flat list for the multi-row INSERT (storage.bulk). PostgreSQL: in natural-key order,
-    so two transactions inserting overlapping batches take the unique index's locks in the
-    same order and cannot deadlock (SQLite has one writer: no order is needed)."""
-    if dialect != "sqlite":
-        ordered = sorted(rows, key=_natural_order) if len(rows) > 1 else list(rows)
-        return PreparedPunches(dialect, len(rows), ordered)
-    text = memoized(sqlite_value)
-    values: list[Any] = []
-    extend = values.extend
-    for r in rows:
-        extend((r[0], text(r[1]), r[2], r[3], r[4], text(r[5]), r[6], r[7], r[8], text(r[9])))
-    return PreparedPunches(dialect, len(rows), values)
+def driver_datetime(dialect: str) -> Callable[[datetime], Any]:
+    """How a punch's datetimes go to the driver: SQLAlchemy's text on SQLite (each distinct
+    one converted once), as they are on PostgreSQL."""
+    if dialect == "sqlite":
+        return memoized(sqlite_value)
+    return _same
 
 
-def insert_prepared(
-    conn: Connection, prepared: PreparedPunches, *, request_row: int | None = None
-) -> int:
-    """Insert every prepared row not already stored; return how many were inserted.
-    Duplicates are skipped by the natural key's unique constraint. With ``request_row``,
-    every row is stamped as inserted by that request (the rows' own value is replaced)."""
+def _same(value: datetime) -> datetime:
+    return value
+
+
+def insert_prepared(conn: Connection, prepared: PreparedPunches, *, request_row: int) -> int:
+    """Insert every prepared row not already stored, each stamped as inserted by
+    ``request_row``; return how many were inserted (duplicates are skipped by the natural
+    key's unique constraint).
+
+    SQLite: multi-row statements binding the shared columns once (storage.bulk).
+    PostgreSQL: whole rows in natural-key order, so two transactions inserting overlapping
+    batches take the unique index's locks in the same order and cannot deadlock (SQLite has
+    one writer: no order is needed)."""
     if prepared.count == 0:
         return 0
     if prepared.dialect != conn.dialect.name:
         raise ValueError(f"rows prepared for {prepared.dialect}, not {conn.dialect.name}")
-    width = len(PUNCH_COLUMNS)
     if prepared.dialect == "sqlite":
-        values = prepared.values
-        if request_row is not None:
-            values = values.copy()
-            values[REQUEST_COLUMN::width] = [request_row] * prepared.count
-        return sqlite_insert_flat(conn, punches.name, PUNCH_COLUMNS, values, ignore_conflicts=True)
-    rows: list[Any] = prepared.values
-    if request_row is not None:
-        rows = [(*r[:REQUEST_COLUMN], request_row, *r[REQUEST_COLUMN + 1 :]) for r in rows]
+        shared = (
+            ("tenant_id", prepared.tenant_id),
+            ("source", prepared.source),
+            ("request_id", request_row),
+            ("received_at", prepared.received_at),
+        )
+        return sqlite_insert_flat(
+            conn,
+            punches.name,
+            VARYING_COLUMNS,
+            prepared.values,
+            ignore_conflicts=True,
+            shared=shared,
+        )
+    tenant_id, source, received = prepared.tenant_id, prepared.source, prepared.received_at
+    v = prepared.values
+    rows = [
+        (
+            tenant_id,
+            v[i],
+            v[i + 1],
+            v[i + 2],
+            v[i + 3],
+            v[i + 4],
+            v[i + 5],
+            source,
+            request_row,
+            received,
+        )
+        for i in range(0, len(v), len(VARYING_COLUMNS))
+    ]
+    if len(rows) > 1:
+        rows.sort(key=_natural_order)
     return insert_rows(conn, punches, PUNCH_COLUMNS, rows, ignore_conflicts=True)
 
 
 def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:
     """Insert every row (tuples in :data:`PUNCH_COLUMNS` order) not already stored; return how
-    many were inserted (:func:`prepare_punches` and :func:`insert_prepared` in one)."""
-    return insert_prepared(conn, prepare_punches(conn.dialect.name, rows))
+    many were inserted. Duplicates are skipped by the natural key's unique constraint. Rows
+    go in natural-key order (see :func:`insert_prepared`)."""
+    ordered = sorted(rows, key=_natural_order) if len(rows) > 1 else rows
+    if conn.dialect.name == "sqlite":  # the three datetimes as text, each distinct one once
+        text = memoized(sqlite_value)
+        ordered = [
+            (r[0], text(r[1]), r[2], r[3], r[4], text(r[5]), r[6], r[7], r[8], text(r[9]))
+            for r in ordered
+        ]
+        return insert_rows(
+            conn, punches, PUNCH_COLUMNS, ordered, ignore_conflicts=True, driver_ready=True
+        )
+    return insert_rows(conn, punches, PUNCH_COLUMNS, ordered, ignore_conflicts=True)
 
 
 def _natural_order(row: Sequence[Any]) -> tuple[Any, ...]:
