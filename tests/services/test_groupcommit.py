@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -140,3 +141,34 @@ def test_async_callers_are_answered_after_the_commit(store: Store) -> None:
         event.remove(store.engine, "commit", refuse)
     assert all(isinstance(a, StorageUnavailable) for a in answers)
     assert _count(store) == 11  # none of the five stored
+
+
+def test_the_wal_is_checkpointed_beside_the_writer(store: Store) -> None:
+    """The writer leaves WAL checkpoints to a thread of its own (passive: it never blocks the
+    writer); its own automatic checkpoint is only a distant backstop."""
+    if store.committer is None:
+        assert not store.is_sqlite  # PostgreSQL has no WAL file to checkpoint
+        return
+    from punchlog.services import groupcommit
+    from punchlog.storage.driver import cursor
+
+    committer = store.committer
+    for i in range(2 * groupcommit.CHECKPOINT_EVERY):
+        committer.run(_add_tenant(f"c{i}"))  # type: ignore[arg-type]
+    assert committer.commits >= 2 * groupcommit.CHECKPOINT_EVERY
+    deadline = time.monotonic() + 10
+    while committer.checkpointer.checkpoints < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert committer.checkpointer.checkpoints >= 1
+
+    def writer_setting(conn: Connection) -> int:
+        cur = cursor(conn)
+        cur.execute("PRAGMA wal_autocheckpoint")
+        return int(cur.fetchone()[0])
+
+    assert committer.run(writer_setting) == groupcommit.WRITER_AUTOCHECKPOINT_PAGES
+    assert _count(store) == 2 * groupcommit.CHECKPOINT_EVERY  # every commit kept
+    with store.engine.connect() as other:  # the pool's other connections keep the default
+        raw = other.connection.dbapi_connection
+        assert raw is not None
+        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000

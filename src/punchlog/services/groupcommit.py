@@ -42,10 +42,66 @@ class _Item(Generic[T]):
 _STOP = object()
 
 
+# The writer's connection moves the WAL into the database file itself only as a backstop
+# (SQLite's automatic checkpoint, run by the committing connection inside its COMMIT):
+# normally a checkpointer thread does it beside the writer, every CHECKPOINT_EVERY commits.
+WRITER_AUTOCHECKPOINT_PAGES = 20_000
+CHECKPOINT_EVERY = 16
+
+
+class Checkpointer:
+    """``PRAGMA wal_checkpoint(PASSIVE)`` on a connection of its own, in a thread of its own,
+    when poked: the copy of WAL pages into the database file and its fsync leave the
+    writer's critical path (a passive checkpoint never blocks the writer, nor waits for it).
+    A failed checkpoint is logged and tried again at the next poke; the writer's automatic
+    checkpoint bounds the WAL if this falls behind."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.checkpoints = 0
+
+    def poke(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="checkpoint", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._stop = True
+            self._wake.set()
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        raw = None
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop:
+                break
+            try:
+                if raw is None:
+                    raw = self.engine.raw_connection()
+                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self.checkpoints += 1
+            except Exception as exc:
+                log.warning("WAL checkpoint failed: %s", exc)
+                if raw is not None:
+                    raw.invalidate()
+                    raw = None
+        if raw is not None:
+            raw.close()
+
+
 class GroupCommitter:
     def __init__(self, engine: Engine, max_batch: int = 64) -> None:
         self.engine = engine
         self.max_batch = max_batch
+        self.checkpointer = Checkpointer(engine)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -82,8 +138,10 @@ class GroupCommitter:
             self._thread.join(timeout=30)
             self._thread = None
             if self._conn is not None:
+                self._conn.invalidate()
                 self._conn.close()
                 self._conn = None
+        self.checkpointer.close()
 
     def _start(self) -> None:
         if self._thread is not None:
@@ -133,6 +191,8 @@ class GroupCommitter:
                 item.result, item.error = None, failure
         else:
             self.commits += 1
+            if self.commits % CHECKPOINT_EVERY == 0:
+                self.checkpointer.poke()
         _settle(items)
 
     def _run(self, items: list[_Item[Any]], *, isolated: bool) -> None:
@@ -145,13 +205,16 @@ class GroupCommitter:
                 self._each(conn, items, isolated=isolated)
         except BaseException:
             self._conn = None  # start the next group on a fresh connection
+            conn.invalidate()  # not back to the pool: it has the writer's checkpoint setting
             conn.close()
             raise
 
     def _connection(self) -> Connection:
         """The writer's connection, kept between groups (no pool round trip per group)."""
         if self._conn is None:
-            self._conn = self.engine.connect()
+            conn = self.engine.connect()
+            cursor(conn).execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
+            self._conn = conn
         return self._conn
 
     @staticmethod
