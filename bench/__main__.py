@@ -15,7 +15,7 @@ def run_ingest(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench ingest", description=ingest.__doc__)
     parser.add_argument("--seconds", type=int, default=5, help="Length of each round.")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="Alternating rounds of ours and the peer's."
+        "--rounds", type=int, default=5, help="Alternating rounds of ours and the peer's."
     )
     parser.add_argument(
         "--no-group-commit", action="store_true", help="Serve with PUNCHLOG_GROUP_COMMIT=false."
@@ -59,6 +59,10 @@ def run_ingest(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip() if __doc__ else "")
+        print("python -m bench ingest --help | python -m bench attendance --help")
+        return 0
     if argv and argv[0] == "ingest":
         return run_ingest(argv[1:])
     if argv and argv[0] == "attendance":
