@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench fmt clean wrk
+.PHONY: run test lint bench soak fmt clean wrk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: lint wrk
 ## employees); never part of make test. wrk comes from Debian's packages.
 bench: $(STAMP) wrk
 	$(BIN)/python -m bench
+
+## soak: the crash test at length: SIGKILL the real server under load SOAK_KILLS times (25)
+## per database, then check every acknowledged log is stored exactly once. Not part of make test.
+soak: $(STAMP)
+	SOAK_KILLS=$${SOAK_KILLS:-25} $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_crash.py
 
 wrk:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
