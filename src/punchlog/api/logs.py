@@ -104,7 +104,10 @@ def parse_json(body: bytes) -> object:
         isinstance(item, dict) and isinstance(item.get("EmployeeAttendanceNumber"), float)
         for item in parsed
     ):
-        return json.loads(body, parse_constant=_no_constants)
+        try:
+            return json.loads(body, parse_constant=_no_constants)
+        except RecursionError as exc:  # orjson allows deeper nesting than the stdlib parser
+            raise RequestRejected("Request body is nested too deeply") from exc
     return parsed
 
 
@@ -113,7 +116,7 @@ def decode_logs(body: bytes) -> Sequence[object]:
     any other body, or one that shape does not fit, through :func:`parse_json`."""
     try:
         logs = USUAL_DECODER.decode(body)
-    except msgspec.DecodeError:  # ValidationError included: not the usual shape
+    except (msgspec.DecodeError, RecursionError):  # ValidationError included: not usual
         return cast(Sequence[object], parse_json(body))
     return UsualBatch(logs, body, parse_json)
 

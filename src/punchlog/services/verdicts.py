@@ -68,10 +68,11 @@ class Batch:
     dialect: str
 
 
-class WireLog(msgspec.Struct, gc=False):
-    """A log in the shape the usual request sends (four fields of the usual JSON types),
-    decoded straight from the body by :data:`USUAL_DECODER`. Other members are ignored, as
-    the general path ignores them."""
+class WireLog(msgspec.Struct, gc=False, forbid_unknown_fields=True):
+    """A log in the shape the usual request sends: exactly the four fields, of the usual JSON
+    types, decoded straight from the body by :data:`USUAL_DECODER`. A log with any other
+    member is not of this shape (msgspec would skip such a member unchecked, where the
+    general parser refuses invalid UTF-8 or an out-of-range number anywhere in the body)."""
 
     DeviceIdentifier: str
     EmployeeAttendanceNumber: str | int
