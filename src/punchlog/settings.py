@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=200, ge=1, description="Requests a key may send at once before being limited."
     )
+    statement_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL: longest a statement may run or wait for a lock before the "
+        "request fails with 503 (no request hangs on a stuck database).",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = Field(
         default="FULL",
         description="SQLite synchronous pragma; FULL: an acknowledged log survives power loss.",

@@ -1,5 +1,5 @@
 """The admin API (``/v1/admin/...``, admin scope): devices, employees, keys, validation,
-scope checks and tenant isolation; plus the OpenAPI document and ``/healthz``.
+scope checks and tenant isolation; plus the OpenAPI document, ``/healthz`` and ``/readyz``.
 SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -554,4 +554,11 @@ def test_healthz(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["succeeded"] is True
+    assert response.headers.get("x-request-id")
+
+
+def test_readyz(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "succeeded": True}
     assert response.headers.get("x-request-id")

@@ -3,6 +3,8 @@ are not durably stored, never a 500 with a trace."""
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 
 from punchlog.api.app import create_app
@@ -22,11 +24,15 @@ def test_a_commit_that_cannot_happen_is_a_503_and_stores_nothing(
         broken = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
         with TestClient(create_app(broken)) as client:
             answer = client.post("/v1/logs", json=[log()], headers={"X-API-Key": world.ingest_key})
-            health = client.get("/healthz")
+            ready = client.get("/readyz")
+            alive = client.get("/healthz")
         assert answer.status_code == 503
         assert answer.json() == {"errors": ["Storage unavailable; retry later"], "succeeded": False}
         assert answer.headers["retry-after"] == "1"
-        assert health.status_code == 503
+        assert ready.status_code == 503  # not ready: take it out of the load balancer
+        assert ready.json() == {"errors": ["Storage unavailable"], "succeeded": False}
+        assert ready.headers["retry-after"] == "1"
+        assert alive.status_code == 200  # but alive: no restart for a database outage
         return
 
     impatient = Settings(database_url=settings.database_url, sqlite_busy_timeout_ms=100)
@@ -43,4 +49,31 @@ def test_a_commit_that_cannot_happen_is_a_503_and_stores_nothing(
         holder.dispose()
     with store.read() as conn:
         tenant_id = conn.execute(tenants.select()).mappings().one()["id"]
+        assert punch_rows.count_punches(conn, tenant_id=tenant_id) == 0
+
+
+def test_a_lock_held_too_long_is_a_503_within_the_timeout_not_a_hang(
+    settings: Settings, store: Store, world: World
+) -> None:
+    """Another transaction holds what an ingest needs (the tenant's arrivals lock, taken
+    exclusively as the punch feed takes it): the request fails within the configured bound."""
+    with store.read() as conn:
+        tenant_id = conn.execute(tenants.select()).mappings().one()["id"]
+    if store.is_sqlite:
+        impatient = Settings(database_url=settings.database_url, sqlite_busy_timeout_ms=300)
+    else:
+        impatient = Settings(database_url=settings.database_url, statement_timeout_seconds=0.3)
+    holder = build_engine(settings.database_url)
+    try:
+        with TestClient(create_app(impatient)) as client, holder.begin() as conn:
+            punch_rows.lock_arrivals(conn, tenant_id=tenant_id, exclusive=True)
+            started = time.monotonic()
+            answer = client.post("/v1/logs", json=[log()], headers={"X-API-Key": world.ingest_key})
+            waited = time.monotonic() - started
+        assert answer.status_code == 503, answer.text
+        assert answer.json() == {"errors": ["Storage unavailable; retry later"], "succeeded": False}
+        assert waited < 5.0  # bounded: the 0.3 s timeout plus overhead, never a hang
+    finally:
+        holder.dispose()
+    with store.read() as conn:
         assert punch_rows.count_punches(conn, tenant_id=tenant_id) == 0

@@ -30,7 +30,7 @@ from tests.support.world import DEVICE, DEVICE_OFF, World, log
 # carry.
 COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("init",): ("schema",),
-    ("serve",): ("serve", "healthz"),
+    ("serve",): ("serve", "readyz"),
     ("demo",): ("demo", "serves"),
     ("tenant", "create"): ("create a tenant",),
     ("tenant", "list"): ("list tenants",),

@@ -164,10 +164,10 @@ def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         conn.close()
 
 
-def healthz_status(port: int, timeout: float = 5.0) -> int | None:
-    """The status of GET /healthz, or None when nothing answers."""
+def readyz_status(port: int, timeout: float = 5.0) -> int | None:
+    """The status of GET /readyz (the service can store logs), or None when nothing answers."""
     try:
-        return http_get(port, "/healthz", timeout)[0]
+        return http_get(port, "/readyz", timeout)[0]
     except (OSError, http.client.HTTPException):
         return None
 
@@ -220,12 +220,12 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ServerDied(self)
-            if healthz_status(self.port, timeout=2.0) == 200:
+            if readyz_status(self.port, timeout=2.0) == 200:
                 return
             time.sleep(0.1)
         stop_process(self.proc)
         pytest.fail(
-            f"punchlog serve on port {self.port} never answered GET /healthz 200 "
+            f"punchlog serve on port {self.port} never answered GET /readyz 200 "
             f"within {timeout:.0f} s; its stderr:\n{self.log()[-4000:]}"
         )
 
@@ -238,7 +238,7 @@ class ServerDied(Exception):
 
 @contextlib.contextmanager
 def run_server(db: Database, log_dir: Path, *args: str, **env: str) -> Iterator[Server]:
-    """Start ``punchlog serve --host 127.0.0.1 --port <free> ARGS`` and wait for /healthz."""
+    """Start ``punchlog serve --host 127.0.0.1 --port <free> ARGS`` and wait for /readyz."""
     server: Server | None = None
     for attempt in range(3):  # a fresh port again if another process took ours meanwhile
         port = free_port()

@@ -29,8 +29,8 @@ from tests.e2e.conftest import (
     close_pipes,
     end_process,
     free_port,
-    healthz_status,
     punchlog_env,
+    readyz_status,
     run_cli_json,
     run_server,
     scalar,
@@ -103,7 +103,7 @@ def test_demo_prints_a_curl_that_works_as_printed(tmp_path: Path) -> None:
         assert f"http://{HOST}:{port}/v1/logs" in command
 
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while healthz_status(port, timeout=2.0) != 200:
+        while readyz_status(port, timeout=2.0) != 200:
             assert proc.poll() is None, stderr_path.read_text()
             assert time.monotonic() < deadline, stderr_path.read_text()
             time.sleep(0.1)

@@ -21,10 +21,10 @@ from tests.e2e.conftest import (
     HOST,
     LiveWorld,
     RawResponse,
-    healthz_status,
     query,
     raw_request,
     read_response,
+    readyz_status,
     run_cli_json,
     scalar,
 )
@@ -321,7 +321,7 @@ def test_three_mib_body_gets_413_and_server_keeps_answering(live: LiveWorld) -> 
     sent_before_stall = framed[: (2 * MIB + MIB // 4) // (64 * 1024)]
     _assert_413(_big_request(live, _head(live, "Transfer-Encoding: chunked"), sent_before_stall))
 
-    assert healthz_status(live.port) == 200
+    assert readyz_status(live.port) == 200
     after = post_json(live, [log("E1")])
     assert after.status == 200, after.body
     assert after.json()["data"]["logsAccepted"] == 1

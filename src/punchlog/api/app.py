@@ -112,10 +112,16 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(attendance.router)
 
-    @app.get("/healthz", tags=["operations"], summary="200 once the service can accept logs")
-    async def healthz(request: Request) -> Response:
-        if not await run_in_threadpool(is_ready, the_store):
-            return failure(request, 503, ["Storage unavailable"])
+    @app.get("/healthz", tags=["operations"], summary="Liveness: 200 while the process serves")
+    async def healthz() -> Response:
+        # No database call: a database outage must not make an orchestrator restart a
+        # healthy process (that is /readyz's to report).
         return json_response({"status": "ok", "succeeded": True})
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: 200 when logs can be stored")
+    async def readyz(request: Request) -> Response:
+        if not await run_in_threadpool(is_ready, the_store):
+            return failure(request, 503, ["Storage unavailable"], {"Retry-After": "1"})
+        return json_response({"status": "ready", "succeeded": True})
 
     return app

@@ -140,7 +140,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
 @app.command("serve")
 @handle_errors
 def serve(host: HostOpt = None, port: PortOpt = None, workers: WorkersOpt = None) -> None:
-    """Serve the API (GET /healthz answers 200 once ready)."""
+    """Serve the API (GET /readyz answers 200 once logs can be stored)."""
     settings = Settings()
     open_store().dispose()  # bring the schema up to date once, before workers start
     _serve(settings, host, port, workers)

@@ -64,6 +64,7 @@ class Store:
                 sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                 pool_size=settings.pool_size,
                 pool_timeout_seconds=settings.pool_timeout_seconds,
+                statement_timeout_seconds=settings.statement_timeout_seconds,
             ),
             group_commit=settings.group_commit,
         )

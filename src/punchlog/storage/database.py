@@ -23,6 +23,7 @@ def build_engine(
     sqlite_busy_timeout_ms: int = 10_000,
     pool_size: int = 10,
     pool_timeout_seconds: float = 10.0,
+    statement_timeout_seconds: float = 30.0,
 ) -> Engine:
     """An engine for ``url`` configured for punchlog's storage rules."""
     parsed = make_url(url)
@@ -38,6 +39,7 @@ def build_engine(
         _configure_sqlite(engine, sqlite_synchronous, sqlite_busy_timeout_ms)
         return engine
     if backend == "postgresql":
+        timeout_ms = max(1, int(statement_timeout_seconds * 1000))
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(
@@ -46,7 +48,18 @@ def build_engine(
             max_overflow=pool_size,
             pool_timeout=pool_timeout_seconds,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": 10, "application_name": "punchlog"},
+            connect_args={
+                "connect_timeout": 10,
+                "application_name": "punchlog",
+                # A statement (or its wait for a lock) that outlives this fails, and the
+                # request with it (503): nobody waits on a stuck server for ever.
+                "options": f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms}",
+                # A server that vanished without closing the connection is noticed.
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+            },
         )
     raise ValueError(f"Unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
 
