@@ -75,3 +75,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
     )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Server log lines: one JSON object each (with the request id), or text.",
+    )

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 import punchlog
+from punchlog import metrics
 from punchlog.api import admin, attendance, logs
 from punchlog.api.context import AppContext
 from punchlog.api.errors import error_response, install_error_handlers
@@ -47,8 +48,9 @@ class PunchlogAPI(FastAPI):
             return  # nobody to answer, nothing stored
         except Exception as exc:
             response = await error_response(Request(scope, receive), exc)
-            await response(scope, receive, with_request_id(send, request_id))
+            await response(scope, receive, with_request_id(send, request_id, "POST"))
             return
+        metrics.REQUESTS.labels("POST", "200").inc()
         await send(
             {
                 "type": "http.response.start",
@@ -117,6 +119,11 @@ def create_app(
         # No database call: a database outage must not make an orchestrator restart a
         # healthy process (that is /readyz's to report).
         return json_response({"status": "ok", "succeeded": True})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics (no tenant data)")
+    async def prometheus_metrics() -> Response:
+        body, media_type = metrics.exposition()
+        return Response(body, media_type=media_type)
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: 200 when logs can be stored")
     async def readyz(request: Request) -> Response:

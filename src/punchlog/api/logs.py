@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import cast
 
@@ -14,6 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
+from punchlog import metrics
 from punchlog.api.context import AppContext
 from punchlog.errors import RequestRejected
 from punchlog.services.ingest import Sender, check_batch_size, ingest_batch, ingest_grouped
@@ -171,4 +173,13 @@ async def ingest_logs(scope: Scope, receive: Receive) -> bytes:
         result = await run_in_threadpool(
             ingest_batch, ctx.store, sender, items, now=now, limits=ctx.limits
         )
-    return orjson.dumps({"data": result.to_wire(), "succeeded": True})
+    wire = result.to_wire()
+    metrics.count_logs(
+        {
+            "new": wire["logsAccepted"] - wire["logsDuplicate"] - wire["logsUnmatched"],
+            "duplicate": wire["logsDuplicate"],
+            "unmatched": wire["logsUnmatched"],
+        },
+        Counter(r.reason for r in result.rejections),
+    )
+    return orjson.dumps({"data": wire, "succeeded": True})

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -15,6 +17,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 from uvicorn.config import LOGGING_CONFIG
 
+from punchlog import metrics
 from punchlog.cli import attendance, devices, employees, held, keys, push, shifts, tenants
 from punchlog.cli.demo import curl_example, seed
 from punchlog.cli.output import (
@@ -110,9 +113,13 @@ def init(json_out: JsonOpt = False) -> None:
         console.print(f"schema up to date in {url}", markup=False)
 
 
-def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging, with punchlog's own loggers on the same handler."""
+def log_config(level: str, form: str = "json") -> dict[str, Any]:
+    """uvicorn's logging, with punchlog's own loggers on the same handler; every record as
+    one JSON line (punchlog.logformat) unless ``form`` is ``text``."""
     config = copy.deepcopy(LOGGING_CONFIG)
+    if form == "json":
+        for name in ("default", "access"):
+            config["formatters"][name] = {"()": "punchlog.logformat.JsonFormatter"}
     config["loggers"]["punchlog"] = {
         "handlers": ["default"],
         "level": level.upper(),
@@ -122,13 +129,27 @@ def log_config(level: str) -> dict[str, Any]:
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+    count = workers or settings.workers
+    own_metrics_dir = None
+    if count > 1 and not os.environ.get(metrics.MULTIPROC_DIR):
+        # Workers are started afresh and read this before their first metric (metrics.py).
+        own_metrics_dir = tempfile.mkdtemp(prefix="punchlog-metrics-")
+        os.environ[metrics.MULTIPROC_DIR] = own_metrics_dir
+    try:
+        _run_uvicorn(settings, host, port, count)
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(settings: Settings, host: str | None, port: int | None, workers: int) -> None:
     uvicorn.run(
         "punchlog.api.main:app_from_env",
         factory=True,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
+        workers=workers,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=10,

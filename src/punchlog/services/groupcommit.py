@@ -15,6 +15,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from punchlog import metrics
 from punchlog.errors import StorageUnavailable
 from punchlog.storage import registry as registry_rows
 from punchlog.storage.driver import cursor
@@ -152,6 +154,7 @@ class GroupCommitter:
                 self._thread.start()
 
     def _take(self, first: Any) -> tuple[list[_Item[Any]], bool]:
+        metrics.QUEUE_DEPTH.set(self._queue.qsize() + 1)
         items = [first]
         stop = False
         while len(items) < self.max_batch:
@@ -176,6 +179,7 @@ class GroupCommitter:
                 return
 
     def _commit(self, items: list[_Item[Any]]) -> None:
+        started = time.perf_counter()
         try:
             try:
                 self._run(items, isolated=False)
@@ -189,8 +193,11 @@ class GroupCommitter:
             failure.__cause__ = exc
             for item in items:
                 item.result, item.error = None, failure
+            metrics.COMMIT_FAILURES.inc()
         else:
             self.commits += 1
+            metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+            metrics.GROUP_SIZE.observe(len(items))
             if self.commits % CHECKPOINT_EVERY == 0:
                 self.checkpointer.poke()
         _settle(items)
