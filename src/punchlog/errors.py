@@ -68,9 +68,10 @@ class RequestRejected(PunchlogError):
 class RateLimited(PunchlogError):
     status_code = 429
 
-    def __init__(self, retry_after_seconds: int) -> None:
+    def __init__(self, retry_after_seconds: int, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"Rate limit exceeded; retry after {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
+        self.headers = headers or {}  # the RateLimit-Policy / RateLimit fields
 
 
 class StorageUnavailable(PunchlogError):

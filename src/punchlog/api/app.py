@@ -17,11 +17,11 @@ from punchlog import metrics
 from punchlog.api import admin, attendance, logs
 from punchlog.api.context import AppContext
 from punchlog.api.errors import error_response, install_error_handlers
-from punchlog.api.ratelimits import RateLimiter
 from punchlog.api.requestids import RequestIdMiddleware, assign_request_id, with_request_id
 from punchlog.api.responses import failure, json_response
 from punchlog.services.health import is_ready
 from punchlog.services.ingest import Limits
+from punchlog.services.ratelimits import RateLimiter
 from punchlog.services.recompute import RecomputeWorker
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import list_tenants
@@ -43,7 +43,7 @@ class PunchlogAPI(FastAPI):
     async def _ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = assign_request_id(scope)
         try:
-            body = await logs.ingest_logs(scope, receive)
+            body, extra = await logs.ingest_logs(scope, receive)
         except ClientDisconnect:
             return  # nobody to answer, nothing stored
         except Exception as exc:
@@ -59,6 +59,7 @@ class PunchlogAPI(FastAPI):
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"x-request-id", request_id),
+                    *((k.lower().encode(), v.encode()) for k, v in extra.items()),
                 ],
             }
         )
@@ -100,7 +101,7 @@ def create_app(
     app.state.punchlog = AppContext(
         settings=settings,
         store=the_store,
-        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        limiter=RateLimiter(the_store, settings.rate_limit_per_second, settings.rate_limit_burst),
         limits=Limits(
             max_logs=settings.max_logs_per_request,
             rejected_retention_days=settings.rejected_retention_days,

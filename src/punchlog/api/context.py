@@ -8,9 +8,9 @@ from datetime import datetime
 
 from starlette.requests import Request
 
-from punchlog.api.ratelimits import RateLimiter
 from punchlog.services.ingest import Limits
 from punchlog.services.keys import Principal, authenticate
+from punchlog.services.ratelimits import RateLimiter
 from punchlog.services.store import Store
 from punchlog.settings import Settings
 
@@ -34,5 +34,5 @@ def principal_for(request: Request, grant: str) -> Principal:
     ctx = context_of(request)
     principal = authenticate(ctx.store, request.headers.get("x-api-key"), now=ctx.clock())
     principal.require(grant)
-    ctx.limiter.hit(principal.key_id)
+    ctx.limiter.hit(principal)
     return principal

@@ -29,6 +29,7 @@ async def _punchlog_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PunchlogError)
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
+        headers.update(exc.headers)
         headers["Retry-After"] = str(exc.retry_after_seconds)
     elif isinstance(exc, StorageUnavailable):
         headers["Retry-After"] = "1"

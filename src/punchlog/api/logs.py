@@ -132,13 +132,14 @@ def decode_logs(body: bytes) -> Sequence[object]:
 async def post_logs(request: Request) -> Response:
     """The declared route (OpenAPI). Requests are answered by :func:`ingest_logs` straight
     from ``PunchlogAPI.__call__``, without the router; this answers the same if reached."""
-    body = await ingest_logs(request.scope, request.receive)
-    return Response(body, media_type="application/json")
+    body, headers = await ingest_logs(request.scope, request.receive)
+    return Response(body, media_type="application/json", headers=headers)
 
 
-async def ingest_logs(scope: Scope, receive: Receive) -> bytes:
-    """``POST /v1/logs`` on the raw ASGI request: the JSON body of the 200 answer, or a
-    :class:`~punchlog.errors.PunchlogError` for the error envelope."""
+async def ingest_logs(scope: Scope, receive: Receive) -> tuple[bytes, dict[str, str]]:
+    """``POST /v1/logs`` on the raw ASGI request: the JSON body of the 200 answer and its
+    rate-limit header fields, or a :class:`~punchlog.errors.PunchlogError` for the error
+    envelope."""
     ctx: AppContext = scope["app"].state.punchlog
     headers = _headers(scope)
     raw_key = headers.get(b"x-api-key")
@@ -150,7 +151,10 @@ async def ingest_logs(scope: Scope, receive: Receive) -> bytes:
     if principal is None:
         principal = await run_in_threadpool(authenticate, ctx.store, presented, now=ctx.clock())
     principal.require("ingest")
-    ctx.limiter.hit(principal.key_id)
+    if ctx.limiter.shared:  # a database round trip: off the event loop
+        quota = await run_in_threadpool(ctx.limiter.hit, principal)
+    else:
+        quota = ctx.limiter.hit(principal)
     try:
         _check_content_type(headers)
         body = await read_body(receive, headers, ctx.settings.max_body_bytes)
@@ -182,4 +186,5 @@ async def ingest_logs(scope: Scope, receive: Receive) -> bytes:
         },
         Counter(r.reason for r in result.rejections),
     )
-    return orjson.dumps({"data": wire, "succeeded": True})
+    limit_fields = quota.headers() if quota is not None else {}
+    return orjson.dumps({"data": wire, "succeeded": True}), limit_fields

@@ -62,6 +62,13 @@ def set_(
     bounce_seconds: Annotated[
         int | None, typer.Option(help="Same-direction punches this close count once.")
     ] = None,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option(help="Requests per second per key (0: unlimited; 'default': the server's)."),
+    ] = None,
+    rate_burst: Annotated[
+        int | None, typer.Option(help="Requests a key may send at once before being limited.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change a tenant's settings."""
@@ -73,5 +80,7 @@ def set_(
         unknown_employees=unknown_employees,
         default_shift=default_shift,
         bounce_seconds=bounce_seconds,
+        rate_limit=rate_limit,
+        rate_burst=rate_burst,
     )
     emit_object(tenant.to_dict(), as_json=json_out, title=f"tenant {slug} updated")

@@ -49,6 +49,8 @@ class Principal:
     scope: str
     policy: Policy
     registry_version: int = -1  # the tenant's registry version the key row was read at
+    rate_limit_per_second: float | None = None  # the tenant's; None: the server's default
+    rate_limit_burst: int | None = None
 
     def require(self, grant: str) -> None:
         if grant not in key_format.GRANTS[self.scope]:
@@ -151,6 +153,8 @@ def _principal_of(row: dict[str, Any] | None, digest: str, now: datetime) -> Pri
         scope=row["scope"],
         policy=policy_of_key_row(row),
         registry_version=row["registry_version"],
+        rate_limit_per_second=row.get("rate_limit_per_second"),
+        rate_limit_burst=row.get("rate_limit_burst"),
     )
     return principal
 

@@ -15,7 +15,13 @@ from punchlog.domain.shifts import HOURS_MODES, format_weekly_offs, parse_weekly
 from punchlog.errors import Conflict, InvalidInput, NotFound
 from punchlog.services.recompute import load_calendar, mark, today_in
 from punchlog.services.store import Store, utcnow
-from punchlog.services.tenants import Tenant, check_length, require_tenant, tenant_values
+from punchlog.services.tenants import (
+    Tenant,
+    check_length,
+    rate_limit_values,
+    require_tenant,
+    tenant_values,
+)
 from punchlog.storage import attendance as day_rows
 from punchlog.storage import employees as employee_rows
 from punchlog.storage import shifts as shift_rows
@@ -205,12 +211,15 @@ def update_settings(
     unknown_employees: str | None = None,
     default_shift: str | None = None,
     bounce_seconds: int | None = None,
+    rate_limit: str | None = None,
+    rate_burst: int | None = None,
 ) -> Tenant:
     """Every tenant setting at once: all are checked first, then written in one transaction
     (a bad value changes nothing). Changes that move days mark the window for recompute."""
     values = tenant_values(
         timezone=timezone, backdate_days=backdate_days, unknown_employees=unknown_employees
     )
+    values.update(rate_limit_values(rate_limit, rate_burst))
     if bounce_seconds is not None:
         if not 0 <= bounce_seconds <= 3600:
             raise InvalidInput("bounce seconds must be between 0 and 3600")

@@ -33,6 +33,8 @@ class Tenant:
     bounce_seconds: int = 60
     default_shift_id: int | None = None
     default_shift: str | None = None
+    rate_limit_per_second: float | None = None  # None: the server's default
+    rate_limit_burst: int | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Tenant:
@@ -48,6 +50,8 @@ class Tenant:
             bounce_seconds=row["bounce_seconds"],
             default_shift_id=row["default_shift_id"],
             default_shift=row["default_shift"],
+            rate_limit_per_second=row["rate_limit_per_second"],
+            rate_limit_burst=row["rate_limit_burst"],
         )
 
     def policy(self) -> Policy:
@@ -67,6 +71,8 @@ class Tenant:
             "unknownEmployees": self.unknown_employees,
             "bounceSeconds": self.bounce_seconds,
             "defaultShift": self.default_shift,
+            "rateLimitPerSecond": self.rate_limit_per_second,  # null: the server's default
+            "rateLimitBurst": self.rate_limit_burst,
             "createdAt": self.created_at.isoformat(),
         }
 
@@ -175,6 +181,28 @@ def tenant_values(
         values["backdate_days"] = backdate_days
     if unknown_employees is not None:
         values["unknown_employees"] = unknown_employees
+    return values
+
+
+def rate_limit_values(rate_limit: str | None, burst: int | None) -> dict[str, Any]:
+    """The checked columns of a rate-limit change: ``rate_limit`` a number of requests per
+    second per key (``0``: unlimited) or ``default`` (the server's rate and burst again)."""
+    values: dict[str, Any] = {}
+    if rate_limit is not None:
+        if rate_limit.strip().lower() == "default":
+            values.update(rate_limit_per_second=None, rate_limit_burst=None)
+        else:
+            try:
+                rate = float(rate_limit)
+            except ValueError:
+                raise InvalidInput("rate limit must be a number or 'default'") from None
+            if not 0 <= rate <= 1_000_000 or rate != rate:
+                raise InvalidInput("rate limit must be between 0 and 1000000 per second")
+            values["rate_limit_per_second"] = rate
+    if burst is not None:
+        if not 1 <= burst <= 1_000_000:
+            raise InvalidInput("rate burst must be between 1 and 1000000")
+        values["rate_limit_burst"] = burst
     return values
 
 

@@ -56,6 +56,8 @@ def find_key_with_tenant(conn: Connection, *, public_id: str) -> RowMapping | No
             tenants.c.future_tolerance_seconds,
             tenants.c.unknown_employees,
             tenants.c.registry_version,
+            tenants.c.rate_limit_per_second,
+            tenants.c.rate_limit_burst,
         )
         .join(tenants, tenants.c.id == api_keys.c.tenant_id)
         .where(api_keys.c.public_id == public_id)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -58,6 +59,10 @@ tenants = Table(
     # Bumped by every change to the tenant's settings, keys, devices or employees: processes
     # cache those and check this one number inside each ingest transaction (storage.registry).
     Column("registry_version", BigInteger, nullable=False, server_default=text("0")),
+    # Requests per second and burst allowed per key of this tenant; NULL: the server's default
+    # (PUNCHLOG_RATE_LIMIT_PER_SECOND / _BURST). A rate of 0 turns limiting off.
+    Column("rate_limit_per_second", Float),
+    Column("rate_limit_burst", Integer),
     CheckConstraint("unknown_employees IN ('hold', 'reject')", name="unknown_employees"),
     CheckConstraint("backdate_days BETWEEN 1 AND 3650", name="backdate_days"),
 )
@@ -76,6 +81,17 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime),
     Column("last_used_at", UTCDateTime),
     CheckConstraint("scope IN ('ingest', 'read', 'admin')", name="scope"),
+)
+
+# One token bucket per API key, shared by every server process on PostgreSQL
+# (storage.ratelimits); one process on SQLite keeps its buckets in memory instead.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("refreshed_at", UTCDateTime, nullable=False),
+    Column("taken", Boolean, nullable=False),  # whether the last request got a token
 )
 
 devices = Table(
