@@ -172,3 +172,16 @@ def test_writers_take_the_lock_up_front_on_sqlite(store: Store) -> None:
                     assert reader.execute(text("SELECT count(*) FROM tenants")).scalar() == 0
     finally:
         impatient.dispose()
+
+
+def test_postgresql_sessions_commit_durably_and_time_out(store: Store) -> None:
+    """Whatever the server's defaults: a COMMIT returns only once it is on disk (an
+    acknowledged log survives a crash), and no statement or lock wait runs unbounded."""
+    if store.is_sqlite:
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        return
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
+        assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "30s"

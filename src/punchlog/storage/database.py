@@ -52,8 +52,13 @@ def build_engine(
                 "connect_timeout": 10,
                 "application_name": "punchlog",
                 # A statement (or its wait for a lock) that outlives this fails, and the
-                # request with it (503): nobody waits on a stuck server for ever.
-                "options": f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms}",
+                # request with it (503): nobody waits on a stuck server for ever. And a
+                # COMMIT returns only once it is on disk, whatever the server's default
+                # (synchronous_commit=off would let a crash take acknowledged logs).
+                "options": (
+                    f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms} "
+                    "-c synchronous_commit=on"
+                ),
                 # A server that vanished without closing the connection is noticed.
                 "keepalives": 1,
                 "keepalives_idle": 10,
