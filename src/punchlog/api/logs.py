@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import cast
 
 import msgspec
@@ -18,7 +19,14 @@ from starlette.types import Receive, Scope
 from punchlog import metrics
 from punchlog.api.context import AppContext
 from punchlog.errors import RequestRejected
-from punchlog.services.ingest import Sender, check_batch_size, ingest_batch, ingest_grouped
+from punchlog.services import idempotency
+from punchlog.services.ingest import (
+    Sender,
+    answer_body,
+    check_batch_size,
+    ingest_batch,
+    ingest_grouped,
+)
 from punchlog.services.keys import authenticate, cached_principal
 from punchlog.services.verdicts import USUAL_DECODER, UsualBatch
 
@@ -58,7 +66,7 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     return wanted
 
 
-_WANTED = frozenset({b"x-api-key", b"content-type", b"content-length"})
+_WANTED = frozenset({b"x-api-key", b"content-type", b"content-length", b"idempotency-key"})
 
 
 def _check_content_type(headers: dict[bytes, bytes]) -> None:
@@ -155,8 +163,13 @@ async def ingest_logs(scope: Scope, receive: Receive) -> tuple[bytes, dict[str, 
         quota = await run_in_threadpool(ctx.limiter.hit, principal)
     else:
         quota = ctx.limiter.hit(principal)
+    limit_fields = quota.headers() if quota is not None else {}
+    raw_idempotency = headers.get(b"idempotency-key")
     try:
         _check_content_type(headers)
+        idempotency_key = None
+        if raw_idempotency is not None:
+            idempotency_key = idempotency.check_key(raw_idempotency.decode("latin-1"))
         body = await read_body(receive, headers, ctx.settings.max_body_bytes)
         items = check_batch_size(decode_logs(body), ctx.limits)
     except RequestRejected:
@@ -171,12 +184,36 @@ async def ingest_logs(scope: Scope, receive: Receive) -> tuple[bytes, dict[str, 
         principal=principal,
     )
     now = ctx.clock()
-    if ctx.store.groups_commits:  # wait for the group's commit without holding a thread
-        result = await ingest_grouped(ctx.store, sender, items, now=now, limits=ctx.limits)
-    else:
-        result = await run_in_threadpool(
-            ingest_batch, ctx.store, sender, items, now=now, limits=ctx.limits
+    claim = None
+    if idempotency_key is not None:
+        began = await run_in_threadpool(
+            partial(
+                idempotency.begin,
+                ctx.store,
+                key_id=principal.key_id,
+                idempotency_key=idempotency_key,
+                body=body,
+                now=now,
+            )
         )
+        if isinstance(began, idempotency.Replay):
+            return began.body, {**limit_fields, "Idempotent-Replayed": "true"}
+        claim = began
+    try:
+        if ctx.store.groups_commits:  # wait for the group's commit without holding a thread
+            result = await ingest_grouped(
+                ctx.store, sender, items, now=now, limits=ctx.limits, claim=claim
+            )
+        else:
+            result = await run_in_threadpool(
+                partial(
+                    ingest_batch, ctx.store, sender, items, now=now, limits=ctx.limits, claim=claim
+                )
+            )
+    except BaseException:
+        if claim is not None:  # free the key: the client's retry runs afresh
+            await run_in_threadpool(idempotency.release, ctx.store, claim)
+        raise
     wire = result.to_wire()
     metrics.count_logs(
         {
@@ -186,5 +223,4 @@ async def ingest_logs(scope: Scope, receive: Receive) -> tuple[bytes, dict[str, 
         },
         Counter(r.reason for r in result.rejections),
     )
-    limit_fields = quota.headers() if quota is not None else {}
-    return orjson.dumps({"data": wire, "succeeded": True}), limit_fields
+    return answer_body(wire), limit_fields

@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 
 from punchlog.domain.logs import NaturalKey, Policy, Rejection
 from punchlog.errors import InvalidKey, RequestRejected
+from punchlog.services import idempotency
+from punchlog.services.idempotency import Claim
 from punchlog.services.keys import Principal, confirm_key
 from punchlog.services.registry import TOUCH_INTERVAL, Registry
 from punchlog.services.store import Store
@@ -109,24 +111,50 @@ def check_batch_size(items: object, limits: Limits) -> Sequence[object]:
     return items
 
 
+def answer_body(wire: dict[str, Any]) -> bytes:
+    """The 200 answer's body from :meth:`IngestResult.to_wire` (also what an
+    Idempotency-Key replays: one builder, the same bytes)."""
+    return orjson.dumps({"data": wire, "succeeded": True})
+
+
 def ingest_batch(
-    store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
+    store: Store,
+    sender: Sender,
+    items: Sequence[object],
+    *,
+    now: datetime,
+    limits: Limits,
+    claim: Claim | None = None,
 ) -> IngestResult:
-    """Judge and store ``items``; retried whole on a PostgreSQL deadlock."""
-    return store.write_with_retry(_work(store, sender, items, now=now, limits=limits))
+    """Judge and store ``items``; retried whole on a PostgreSQL deadlock. With an
+    Idempotency-Key ``claim``, its answer is recorded in the same transaction."""
+    return store.write_with_retry(_work(store, sender, items, now=now, limits=limits, claim=claim))
 
 
 async def ingest_grouped(
-    store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
+    store: Store,
+    sender: Sender,
+    items: Sequence[object],
+    *,
+    now: datetime,
+    limits: Limits,
+    claim: Claim | None = None,
 ) -> IngestResult:
     """:func:`ingest_batch` for an async caller when the store groups commits. The batch is
     judged here, on the caller's thread, where the cache allows (services.verdicts): the
     writer thread only stores it."""
-    return await store.write_grouped(_work(store, sender, items, now=now, limits=limits))
+    work = _work(store, sender, items, now=now, limits=limits, claim=claim)
+    return await store.write_grouped(work)
 
 
 def _work(
-    store: Store, sender: Sender, items: Sequence[object], *, now: datetime, limits: Limits
+    store: Store,
+    sender: Sender,
+    items: Sequence[object],
+    *,
+    now: datetime,
+    limits: Limits,
+    claim: Claim | None = None,
 ) -> Callable[[Connection], IngestResult]:
     batch = Batch(sender.tenant_id, sender.source, now, store.engine.dialect.name)
     ahead = None
@@ -138,9 +166,13 @@ def _work(
             ahead = judge_ahead(store.registry, batch, items, sender.policy, version)
 
     def work(conn: Connection) -> IngestResult:
-        return ingest_in(
+        result = ingest_in(
             conn, sender, items, now=now, limits=limits, registry=store.registry, ahead=ahead
         )
+        if claim is not None:
+            body = answer_body(result.to_wire())
+            idempotency.finish(conn, claim, status_code=200, body=body)
+        return result
 
     return work
 

@@ -94,6 +94,23 @@ rate_buckets = Table(
     Column("taken", Boolean, nullable=False),  # whether the last request got a token
 )
 
+# Idempotency-Key (IETF draft): per API key, the first request's body fingerprint and, once
+# it committed, its answer (stored in the same transaction as its punches), for 24 hours.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of the body, hex
+    Column("state", String(8), nullable=False),  # pending (in progress) or done
+    Column("status_code", SmallInteger),
+    Column("response", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("key_id", "idempotency_key"),
+    CheckConstraint("state IN ('pending', 'done')", name="state"),
+)
+
 devices = Table(
     "devices",
     metadata,
