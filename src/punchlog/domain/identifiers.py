@@ -15,10 +15,19 @@ MAX_DEVICE_IDENTIFIER = 128
 MAX_EMPLOYEE_NUMBER = 64
 
 
-@lru_cache(maxsize=4096)
 def normalize_device_identifier(value: str) -> str | None:
     """Trimmed; a GUID (optionally in braces) becomes lower case so GUIDs compare
     case-insensitively. ``None`` when empty, too long or holding control characters."""
+    if len(value) > _CACHED_UP_TO:  # never kept: the cache bounds entries, not their size
+        return _normalize_device_identifier(value)
+    return _cached_device_identifier(value)
+
+
+# Identifiers up to this long are remembered (devices send the same few again and again).
+_CACHED_UP_TO = 2 * MAX_DEVICE_IDENTIFIER
+
+
+def _normalize_device_identifier(value: str) -> str | None:
     text = value.strip()
     match = _GUID.fullmatch(text)
     if match is not None:
@@ -26,6 +35,9 @@ def normalize_device_identifier(value: str) -> str | None:
     if not text or len(text) > MAX_DEVICE_IDENTIFIER or _CONTROL.search(text):
         return None
     return text
+
+
+_cached_device_identifier = lru_cache(maxsize=4096)(_normalize_device_identifier)
 
 
 def normalize_employee_number(value: object) -> str | None:

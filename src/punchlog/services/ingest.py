@@ -7,6 +7,7 @@ failure raises :class:`~punchlog.errors.StorageUnavailable` and nothing is ackno
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -260,6 +261,20 @@ def _store(
     return result
 
 
+def kept_json(item: object) -> bytes:
+    """A rejected item re-serialised as JSON, as received. orjson refuses integers beyond 64
+    bits and nesting past 255 levels, which a body may hold (the standard library read it):
+    then the standard library writes it; past its own recursion limit, a note stands in."""
+    try:
+        return orjson.dumps(item)
+    except TypeError:
+        pass
+    try:
+        return json.dumps(item, ensure_ascii=False).encode()
+    except RecursionError:
+        return orjson.dumps({"unkept": "the item is nested too deeply to keep"})
+
+
 def _keep_rejections(
     conn: Connection,
     sender: Sender,
@@ -269,7 +284,7 @@ def _keep_rejections(
     now: datetime,
     limits: Limits,
 ) -> None:
-    raws = {r.index: orjson.dumps(items[r.index]) for r in rejections}
+    raws = {r.index: kept_json(items[r.index]) for r in rejections}
     rejection_rows.upsert_rejections(
         conn,
         rows=[
