@@ -646,12 +646,25 @@ READS = [
         _days_are_a,
     ),
     Read(
+        "audit-list",
+        "audit list",
+        lambda p: ("audit", "list", A, "--limit", "10000"),
+        lambda p, out: _audit_is_a(out),
+    ),
+    Read(
         "tenant-set",
         "tenant set",
         lambda p: ("tenant", "set", A, "--bounce-seconds", "30"),
         lambda p, out: None,
     ),
 ]
+
+
+def _audit_is_a(out: dict[str, Any]) -> None:
+    """A's own changes are there (its devices and keys were made); B's markers are checked
+    absent by no_marker."""
+    actions = {e["action"] for e in out["entries"]}
+    assert {"device.add", "key.issue"} <= actions, actions
 
 
 @pytest.mark.parametrize("read", READS, ids=[r.name for r in READS])

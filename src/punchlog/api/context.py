@@ -8,6 +8,7 @@ from datetime import datetime
 
 from starlette.requests import Request
 
+from punchlog.services import audit
 from punchlog.services.ingest import Limits
 from punchlog.services.keys import Principal, authenticate
 from punchlog.services.ratelimits import RateLimiter
@@ -35,4 +36,5 @@ def principal_for(request: Request, grant: str) -> Principal:
     principal = authenticate(ctx.store, request.headers.get("x-api-key"), now=ctx.clock())
     principal.require(grant)
     ctx.limiter.hit(principal)
+    audit.act_as(f"key:{principal.key_public_id}")  # who any change of this request is by
     return principal

@@ -19,6 +19,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from punchlog import metrics
 from punchlog.cli import attendance, devices, employees, held, keys, push, shifts, tenants
+from punchlog.cli import audit as audit_cli
 from punchlog.cli.demo import curl_example, seed
 from punchlog.cli.output import (
     JsonOpt,
@@ -94,6 +95,7 @@ app.add_typer(shifts.app, name="shift")
 app.add_typer(shifts.holiday_app, name="holiday")
 app.add_typer(attendance.app, name="attendance")
 app.add_typer(attendance.correction_app, name="correction")
+app.add_typer(audit_cli.app, name="audit")
 app.command("push")(push.push)
 
 HostOpt = Annotated[str | None, typer.Option(help="Bind address [default: PUNCHLOG_HOST].")]

@@ -4,6 +4,8 @@ one place CLI errors become a one-line message on stderr and a non-zero exit sta
 from __future__ import annotations
 
 import functools
+import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -15,6 +17,7 @@ from rich.table import Table
 from typer._click.globals import get_current_context
 
 from punchlog.errors import PunchlogError
+from punchlog.services import audit
 from punchlog.services.store import Store
 from punchlog.settings import Settings
 
@@ -47,9 +50,18 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return f"uid-{os.getuid()}"
+
+
 def open_store() -> Store:
     """The store named by ``PUNCHLOG_DATABASE_URL``, its schema brought up to date; its
-    connections are closed when the command ends."""
+    connections are closed when the command ends. The command's changes are audited as made
+    by ``cli:<OS user>``."""
+    audit.act_as(f"cli:{_os_user()}")
     store = Store.from_settings(Settings())
     context = get_current_context(silent=True)
     if context is not None:

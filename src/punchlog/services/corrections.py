@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from punchlog.domain.attendance import dates_touched
 from punchlog.domain.times import load_zone, parse_timestamp, to_instant
 from punchlog.errors import Conflict, InvalidInput, NotFound
+from punchlog.services import audit
 from punchlog.services.recompute import mark
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import require_tenant
@@ -89,6 +90,18 @@ def add_punch(
         )
         days = dates_touched(instant, load_zone(tenant.timezone))
         mark(conn, tenant.id, [employee["id"]], days[0], days[-1])
+        audit.record(
+            conn,
+            tenant.id,
+            "correction.add_punch",
+            employee["number"],
+            correction=correction_id,
+            punchId=punch_id,
+            time=instant,
+            direction=direction,
+            reason=reason.strip(),
+            by=actor.strip(),
+        )
     return {"correction": correction_id, "punchId": punch_id, "time": instant.isoformat()}
 
 
@@ -117,6 +130,16 @@ def exclude_punch(
             )
             days = dates_touched(punch["punched_at"], load_zone(tenant.timezone))
             mark(conn, tenant.id, [punch["employee_id"]], days[0], days[-1])
+            audit.record(
+                conn,
+                tenant.id,
+                "correction.exclude",
+                punch["employee_number"],
+                correction=correction_id,
+                punchId=punch_id,
+                reason=reason.strip(),
+                by=actor.strip(),
+            )
     except IntegrityError as exc:  # uq_corrections_excluded_punch
         raise Conflict(f"Punch {punch_id} is already excluded") from exc
     return {"correction": correction_id, "punchId": punch_id, "excluded": True}

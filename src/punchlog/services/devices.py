@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from punchlog.domain.identifiers import normalize_device_identifier
 from punchlog.errors import Conflict, InvalidInput, NotFound
+from punchlog.services import audit
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import check_length, require_tenant, validate_zone
 from punchlog.storage import devices as device_rows
@@ -68,7 +69,9 @@ def add_device(
             )
             row = device_rows.get_device(conn, tenant_id=tenant.id, identifier=normalized)
             assert row is not None
-            return device_to_dict(row)
+            added = device_to_dict(row)
+            audit.record(conn, tenant.id, "device.add", normalized, **added)
+            return added
     except IntegrityError as exc:
         raise Conflict(f"Device {normalized!r} already exists in tenant {slug!r}") from exc
 
@@ -87,6 +90,8 @@ def set_device_active(store: Store, slug: str, identifier: str, *, active: bool)
         if row is None:
             raise NotFound(f"Unknown device {identifier!r} in tenant {slug!r}")
         device_rows.set_device_active(conn, device_id=row["id"], active=active)
+        action = "device.enable" if active else "device.disable"
+        audit.record(conn, tenant.id, action, normalized, wasActive=row["active"])
         row = device_rows.get_device(conn, tenant_id=tenant.id, identifier=normalized)
         assert row is not None
         return device_to_dict(row)

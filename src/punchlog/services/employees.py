@@ -14,6 +14,7 @@ from punchlog.domain.attendance import dates_touched, local_date
 from punchlog.domain.identifiers import normalize_employee_number
 from punchlog.domain.times import load_zone
 from punchlog.errors import Conflict, InvalidInput, NotFound
+from punchlog.services import audit
 from punchlog.services.recompute import mark
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import Tenant, require_tenant, require_tenant_by_id
@@ -112,7 +113,21 @@ def _write(
         day_rows.mark_dirty(conn, tenant_id=tenant_id, pairs=marks)
     if moved:
         _mark_window(conn, tenant, moved)
+    numbers = [e.number for e in employees]
+    audit.record(
+        conn,
+        tenant_id,
+        "employee.upsert",
+        numbers[0] if len(numbers) == 1 else f"{len(numbers)} employees",
+        count=len(numbers),
+        new=len(numbers) - len(before),
+        numbers=numbers[:AUDITED_NUMBERS],
+        heldLogsAttached=len(attached),
+    )
     return UpsertResult(written=written, attached=len(attached))
+
+
+AUDITED_NUMBERS = 100  # an import of thousands names its first numbers, and counts them all
 
 
 def _mark_window(conn: Connection, tenant: Tenant, employee_ids: Sequence[int]) -> None:
@@ -161,6 +176,7 @@ def deactivate_employee(
         employee_rows.deactivate_employee(
             conn, employee_id=row["id"], left_on=left_on, now=utcnow()
         )
+        audit.record(conn, tenant.id, "employee.deactivate", row["number"], leftOn=left_on)
         if left_on is not None and left_on != row["left_on"]:
             _mark_window(conn, tenant, [row["id"]])
         row = employee_rows.get_employee(conn, tenant_id=tenant.id, number=number.strip())

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from punchlog.domain import keys as key_format
 from punchlog.domain.logs import Policy
 from punchlog.errors import Forbidden, InvalidInput, InvalidKey, MissingKey, NotFound
+from punchlog.services import audit
 from punchlog.services.registry import Registry
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import check_length, policy_of, require_tenant
@@ -95,6 +96,9 @@ def issue_key(
             now=utcnow(),
             expires_at=expires_at,
         )
+        audit.record(
+            conn, tenant.id, "key.issue", public_id, scope=scope, label=label, expiresAt=expires_at
+        )
     return IssuedKey(raw, public_id, slug, scope, label, expires_at)
 
 
@@ -127,6 +131,7 @@ def revoke_key(store: Store, key_id: str, *, tenant_id: int | None = None) -> di
         if row is None:
             raise NotFound(f"Unknown key {key_id!r}")
         key_rows.revoke_key(conn, key_id=row["id"], now=utcnow())
+        audit.record(conn, row["tenant_id"], "key.revoke", key_id, scope=row["scope"])
         revoked = key_rows.get_key(conn, public_id=key_id)
         assert revoked is not None
         return key_to_dict(revoked)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from punchlog.domain.shifts import HOURS_MODES, format_weekly_offs, parse_weekly_offs
 from punchlog.errors import Conflict, InvalidInput, NotFound
+from punchlog.services import audit
 from punchlog.services.recompute import load_calendar, mark, today_in
 from punchlog.services.store import Store, utcnow
 from punchlog.services.tenants import (
@@ -232,6 +233,7 @@ def update_settings(
             )
         if values:
             tenant_rows.update_tenant(conn, tenant_id=tenant.id, values=values)
+            audit.record(conn, tenant.id, "tenant.settings", slug, **values)
             if values.keys() & {"timezone", "default_shift_id", "bounce_seconds"}:
                 first, last = _window(conn, tenant)
                 ids = [r["id"] for r in day_rows.employees_for(conn, tenant_id=tenant.id)]

@@ -111,6 +111,21 @@ idempotency_keys = Table(
     CheckConstraint("state IN ('pending', 'done')", name="state"),
 )
 
+# Who changed what, when: every change to keys, devices, employees, tenant settings and
+# corrections, written in the transaction of the change (services.audit).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),  # key:<id> (admin API) or cli:<os user>
+    Column("action", String(32), nullable=False),  # e.g. key.revoke, device.disable
+    Column("target", String(255), nullable=False),
+    Column("details", Text, nullable=False, server_default=text("'{}'")),  # JSON
+    Index(None, "tenant_id", "id"),
+)
+
 devices = Table(
     "devices",
     metadata,
