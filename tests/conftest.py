@@ -82,7 +82,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, rate_limit_per_second=0)
+    return Settings(database_url=db_url, rate_limit_per_second=0, metrics_token=METRICS_TOKEN)
+
+
+METRICS_TOKEN = "test-metrics-token-0123456789"  # the operator's scraper, in tests
 
 
 @pytest.fixture

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
     )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token GET /metrics requires (Authorization: Bearer ...); unset: "
+        "/metrics is off (its counts span every tenant).",
+    )
     log_format: Literal["json", "text"] = Field(
         default="json",
         description="Server log lines: one JSON object each (with the request id), or text.",

@@ -7,7 +7,10 @@ import re
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import METRICS_TOKEN
 from tests.support.world import DEVICE, World, log
+
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def _value(text: str, name: str, **labels: str) -> float:
@@ -28,7 +31,7 @@ def _value(text: str, name: str, **labels: str) -> float:
 def test_metrics_count_logs_by_outcome_and_reason_and_requests_by_status(
     client: TestClient, world: World, ingest_headers: dict[str, str]
 ) -> None:
-    before = client.get("/metrics")
+    before = client.get("/metrics", headers=SCRAPER)
     assert before.status_code == 200
     assert before.headers["content-type"].startswith("text/plain")
     batch = [
@@ -46,7 +49,7 @@ def test_metrics_count_logs_by_outcome_and_reason_and_requests_by_status(
     assert len(reasons) == 2
     refused = client.post("/v1/logs", content=b"[", headers=ingest_headers)
     assert refused.status_code == 400
-    after = client.get("/metrics").text
+    after = client.get("/metrics", headers=SCRAPER).text
 
     def delta(name: str, **labels: str) -> float:
         return _value(after, name, **labels) - _value(before.text, name, **labels)
@@ -69,9 +72,9 @@ def test_metrics_count_logs_by_outcome_and_reason_and_requests_by_status(
 def test_group_commit_metrics_move_on_sqlite(
     client: TestClient, ingest_headers: dict[str, str], store: object
 ) -> None:
-    before = client.get("/metrics").text
+    before = client.get("/metrics", headers=SCRAPER).text
     assert client.post("/v1/logs", json=[log("E2")], headers=ingest_headers).status_code == 200
-    after = client.get("/metrics").text
+    after = client.get("/metrics", headers=SCRAPER).text
     commits = _value(after, "punchlog_commit_seconds_count") - _value(
         before, "punchlog_commit_seconds_count"
     )
@@ -81,3 +84,19 @@ def test_group_commit_metrics_move_on_sqlite(
         assert commits >= 1
         assert _value(after, "punchlog_commit_group_requests_count") >= 1
     assert "punchlog_commit_queue_depth" in after
+
+
+def test_metrics_need_the_operators_token_and_are_off_without_one(
+    client: TestClient, make_client: object, world: World
+) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": world.admin_key}):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 401
+        assert refused.json()["succeeded"] is False
+        assert "punchlog_" not in refused.text
+    off = make_client(metrics_token=None).get("/metrics", headers=SCRAPER)  # type: ignore[operator]
+    assert off.status_code == 404
+    assert off.json() == {
+        "errors": ["Metrics are off: set PUNCHLOG_METRICS_TOKEN"],
+        "succeeded": False,
+    }

@@ -47,6 +47,7 @@ from punchlog.services.store import Store
 from punchlog.storage.tables import api_keys, metadata
 from punchlog.storage.tables import punches as punch_table
 from tests.api.conftest import MakeClient
+from tests.conftest import METRICS_TOKEN
 
 # ------------------------------------------------------------------------------------------
 # The two tenants, and identifiers nobody has (shaped like B's, so answers can be compared)
@@ -700,6 +701,8 @@ def _read(pair: Pair, read: Read, headers: dict[str, str], smuggle: bool) -> htt
         sep = "&" if "?" in url else "?"
         url += f"{sep}tenant={B}&tenant_id={pair.b.tenant_id}&slug={B}"
         headers = {**headers, "X-Tenant": B, "X-Tenant-Id": str(pair.b.tenant_id)}
+    if read.route == "/metrics":  # the operator's scraper (a tenant's key gets a 401)
+        headers = {**headers, "Authorization": f"Bearer {METRICS_TOKEN}"}
     if read.method == "POST":
         return pair.client.post(url, json={"scope": "read", "label": "probe"}, headers=headers)
     return pair.client.get(url, headers=headers)

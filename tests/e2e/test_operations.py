@@ -62,7 +62,9 @@ def _sample(text: str, name: str, labels: str) -> float:
 
 def test_metrics_of_two_workers_are_added_up(pg_database: Database, tmp_path: Path) -> None:
     world = prepare_world(pg_database)
-    with run_server(pg_database, tmp_path, "--workers", "2") as server:
+    token = "e2e-metrics-token-0123456789"
+    env = {"PUNCHLOG_METRICS_TOKEN": token}
+    with run_server(pg_database, tmp_path, "--workers", "2", **env) as server:
         sent = 0
         with httpx.Client(timeout=10) as http:
             for i in range(40):  # new connections: both workers take some
@@ -76,7 +78,10 @@ def test_metrics_of_two_workers_are_added_up(pg_database: Database, tmp_path: Pa
                 sent += len(batch)
             seen = set()
             for _ in range(6):  # whichever worker answers, the sum is the same
-                text = http.get(f"{server.base_url}/metrics", headers={"Connection": "close"}).text
+                text = http.get(
+                    f"{server.base_url}/metrics",
+                    headers={"Connection": "close", "Authorization": f"Bearer {token}"},
+                ).text
                 seen.add(_sample(text, "punchlog_logs_total", 'outcome="new",reason=""'))
         assert seen == {float(sent)}, seen
     assert scalar(pg_database, "SELECT count(*) FROM punches") == sent

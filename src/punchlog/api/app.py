@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -121,8 +122,21 @@ def create_app(
         # healthy process (that is /readyz's to report).
         return json_response({"status": "ok", "succeeded": True})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics (no tenant data)")
-    async def prometheus_metrics() -> Response:
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (Authorization: Bearer PUNCHLOG_METRICS_TOKEN)",
+    )
+    async def prometheus_metrics(request: Request) -> Response:
+        # Counts span every tenant: only the operator's scraper may read them.
+        token = settings.metrics_token
+        if token is None:
+            return failure(request, 404, ["Metrics are off: set PUNCHLOG_METRICS_TOKEN"])
+        presented = request.headers.get("authorization", "")
+        if not hmac.compare_digest(presented.encode(), f"Bearer {token}".encode()):
+            return failure(
+                request, 401, ["Metrics need Authorization: Bearer <PUNCHLOG_METRICS_TOKEN>"]
+            )
         body, media_type = metrics.exposition()
         return Response(body, media_type=media_type)
 
