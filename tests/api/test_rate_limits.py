@@ -135,3 +135,14 @@ def test_read_routes_are_limited_with_the_same_fields(
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "1"
     assert _fields(limited.headers)[0] == (1, 1)
+
+
+def test_only_a_limited_key_on_postgresql_costs_a_database_round_trip(
+    store: Store, world: World
+) -> None:
+    principal = authenticate(store, world.ingest_key, now=utcnow())
+    limited = RateLimiter(store, rate=5, burst=5)
+    unlimited = RateLimiter(store, rate=0, burst=5)
+    assert limited.needs_database(principal) is (not store.is_sqlite)
+    assert unlimited.needs_database(principal) is False
+    assert unlimited.hit(principal) is None  # no bucket, no fields

@@ -159,7 +159,7 @@ async def ingest_logs(scope: Scope, receive: Receive) -> tuple[bytes, dict[str, 
     if principal is None:
         principal = await run_in_threadpool(authenticate, ctx.store, presented, now=ctx.clock())
     principal.require("ingest")
-    if ctx.limiter.shared:  # a database round trip: off the event loop
+    if ctx.limiter.needs_database(principal):  # a round trip: off the event loop
         quota = await run_in_threadpool(ctx.limiter.hit, principal)
     else:
         quota = ctx.limiter.hit(principal)

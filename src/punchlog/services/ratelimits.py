@@ -73,6 +73,10 @@ class RateLimiter:
             self.burst if burst is None else burst,
         )
 
+    def needs_database(self, principal: Principal) -> bool:
+        """Whether :meth:`hit` makes a database round trip (a limited key on PostgreSQL)."""
+        return self.shared and self.limits_for(principal)[0] > 0
+
     def hit(self, principal: Principal) -> Quota | None:
         """Take one token for the principal's key; the quota left (``None`` when its tenant
         is not limited), or :class:`RateLimited` with ``Retry-After`` and the quota. On
