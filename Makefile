@@ -33,11 +33,11 @@ bench: $(STAMP) wrk
 	$(BIN)/python -m bench
 
 ## soak: the crash test at length (SIGKILL the real server under load SOAK_KILLS times, 25, per
-## database; every acknowledged log stored exactly once) and the schema fuzz with 500 cases per
-## operation (SCHEMA_FUZZ_EXAMPLES). Not part of make test, which runs both briefly.
+## database; every acknowledged log stored exactly once) and the schema fuzz with 200 cases per
+## operation (SCHEMA_FUZZ_EXAMPLES, 200). Not part of make test, which runs both briefly.
 soak: $(STAMP)
 	SOAK_KILLS=$${SOAK_KILLS:-25} $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_crash.py
-	SCHEMA_FUZZ_EXAMPLES=$${SCHEMA_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest -q -p no:cacheprovider tests/api/test_schema_fuzz.py
+	SCHEMA_FUZZ_EXAMPLES=$${SCHEMA_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -q -p no:cacheprovider tests/api/test_schema_fuzz.py
 
 wrk:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
