@@ -28,7 +28,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import select
 
 from punchlog.domain import keys as key_format
 from punchlog.services import (
@@ -44,10 +44,11 @@ from punchlog.services import (
 from punchlog.services.employees import EmployeeIn
 from punchlog.services.shifts import ShiftIn
 from punchlog.services.store import Store
-from punchlog.storage.tables import api_keys, metadata
+from punchlog.storage.tables import api_keys
 from punchlog.storage.tables import punches as punch_table
 from tests.api.conftest import MakeClient
 from tests.conftest import METRICS_TOKEN
+from tests.support.snapshots import snapshot, tenant_unchanged
 
 # ------------------------------------------------------------------------------------------
 # The two tenants, and identifiers nobody has (shaped like B's, so answers can be compared)
@@ -302,57 +303,11 @@ def pair(make_client: MakeClient, store: Store) -> Pair:
 # ------------------------------------------------------------------------------------------
 
 
-# Tables B's data fills (the snapshot covers every table; these must not be empty in it).
-B_TABLES = (
-    "tenants",
-    "api_keys",
-    "devices",
-    "employees",
-    "ingest_requests",
-    "punches",
-    "rejected_logs",
-    "shifts",
-    "shift_assignments",
-    "holidays",
-    "corrections",
-    "attendance_days",
-    "attendance_state",
-)
-
-
-def _of_tenant(table: Table, tenant_id: int) -> ColumnElement[bool]:
-    """Whose a row is: its tenant_id, or (rows keyed by, e.g., a key) its parent's."""
-    if table.name == "tenants":
-        return table.c.id == tenant_id
-    if "tenant_id" in table.c:
-        return table.c.tenant_id == tenant_id
-    for fk in table.foreign_keys:
-        parent = fk.column.table
-        if "tenant_id" in parent.c:
-            return fk.parent.in_(select(fk.column).where(parent.c.tenant_id == tenant_id))
-    raise AssertionError(f"{table.name}: no tenant_id and no parent with one; whose rows?")
-
-
-def snapshot(store: Store, tenant_id: int) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tenant in every table (the tenant's own row included)."""
-    rows: dict[str, list[tuple[Any, ...]]] = {}
-    with store.read() as conn:
-        for table in metadata.sorted_tables:
-            query = select(table).where(_of_tenant(table, tenant_id))
-            rows[table.name] = sorted((tuple(r) for r in conn.execute(query)), key=repr)
-    return rows
-
-
 @pytest.fixture
 def b_unchanged(pair: Pair) -> Iterator[None]:
     """B's rows after the test are B's rows before it (and B has some of everything)."""
-    before = snapshot(pair.store, pair.b.tenant_id)
-    for table in B_TABLES:
-        assert before[table], f"B has no {table} rows: the comparison would prove nothing"
-    yield
-    after = snapshot(pair.store, pair.b.tenant_id)
-    changed = [t for t in before if before[t] != after[t]]
-    assert not changed, {t: (before[t], after[t]) for t in changed}
+    with tenant_unchanged(pair.store, pair.b.tenant_id):
+        yield
 
 
 # ------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import typer
 from click.testing import Result
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import func, select
 
 from punchlog.cli.main import app
 from punchlog.services import attendance, corrections, devices, employees, keys, shifts, tenants
@@ -34,8 +34,9 @@ from punchlog.services.employees import EmployeeIn
 from punchlog.services.shifts import ShiftIn
 from punchlog.services.store import Store
 from punchlog.storage import punches as punch_rows
-from punchlog.storage.tables import metadata, punches
+from punchlog.storage.tables import punches
 from tests.cli.conftest import Run, failed, ok, ok_json, push_logs
+from tests.support.snapshots import tenant_unchanged
 
 A, B = "acme", "beta"
 A_ZONE, B_ZONE = ZoneInfo("Asia/Kolkata"), ZoneInfo("Europe/Berlin")
@@ -230,56 +231,11 @@ def pair(run: Run, store: Store) -> Pair:
     return Pair(run, store, a, b, a_day, b_holiday, first, last)
 
 
-# Tables B's data fills (the snapshot covers every table; these must not be empty in it).
-B_TABLES = (
-    "tenants",
-    "api_keys",
-    "devices",
-    "employees",
-    "ingest_requests",
-    "punches",
-    "rejected_logs",
-    "shifts",
-    "shift_assignments",
-    "holidays",
-    "corrections",
-    "attendance_days",
-    "attendance_state",
-)
-
-
-def _of_tenant(table: Table, tenant_id: int) -> ColumnElement[bool]:
-    """Whose a row is: its tenant_id, or (rows keyed by, e.g., a key) its parent's."""
-    if table.name == "tenants":
-        return table.c.id == tenant_id
-    if "tenant_id" in table.c:
-        return table.c.tenant_id == tenant_id
-    for fk in table.foreign_keys:
-        parent = fk.column.table
-        if "tenant_id" in parent.c:
-            return fk.parent.in_(select(fk.column).where(parent.c.tenant_id == tenant_id))
-    raise AssertionError(f"{table.name}: no tenant_id and no parent with one; whose rows?")
-
-
-def snapshot(store: Store, tenant_id: int) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tenant in every table (the tenant's own row included)."""
-    rows: dict[str, list[tuple[Any, ...]]] = {}
-    with store.read() as conn:
-        for table in metadata.sorted_tables:
-            query = select(table).where(_of_tenant(table, tenant_id))
-            rows[table.name] = sorted((tuple(r) for r in conn.execute(query)), key=repr)
-    return rows
-
-
 @pytest.fixture
 def b_unchanged(pair: Pair) -> Iterator[None]:
-    before = snapshot(pair.store, pair.b.tenant_id)
-    for table in B_TABLES:
-        assert before[table], f"B has no {table} rows: the comparison would prove nothing"
-    yield
-    after = snapshot(pair.store, pair.b.tenant_id)
-    changed = [t for t in before if before[t] != after[t]]
-    assert not changed, {t: (before[t], after[t]) for t in changed}
+    """B's rows after the test are B's rows before it (and B has some of everything)."""
+    with tenant_unchanged(pair.store, pair.b.tenant_id):
+        yield
 
 
 def no_marker(pair: Pair, result: Result, where: str, sent: str = "") -> None:

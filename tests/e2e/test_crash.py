@@ -22,7 +22,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,8 @@ import orjson
 import pytest
 
 from tests.e2e.conftest import Database, Server, prepare_world, run_server
-from tests.support.world import DEVICE, EMPLOYEES, World, local_now
+from tests.e2e.readback import log_key, nth_log, stored_logs
+from tests.support.world import World
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +39,6 @@ KILLS = int(os.environ.get("SOAK_KILLS", "3"))
 CLIENTS = 6
 MAX_BATCH = 20
 SEED = 20261204
-
-LogKey = tuple[str, str, str, int]  # (number, device, wall time as sent, status)
 
 
 @dataclass
@@ -56,34 +54,11 @@ class Ledger:
         size = rng.randint(1, MAX_BATCH)
         with self.lock:
             first, self.next_log = self.next_log, self.next_log + size
-        return [_nth_log(n) for n in range(first, first + size)]
+        return [nth_log(n) for n in range(first, first + size)]
 
     def record(self, batch: list[dict[str, Any]], acknowledged: bool) -> None:
         with self.lock:
             (self.acked if acknowledged else self.unacked).append(batch)
-
-
-_BASE = local_now() - timedelta(minutes=10)
-
-
-def _nth_log(n: int) -> dict[str, Any]:
-    """Log ``n``: its own second (going back from ten minutes ago), employee and status."""
-    wall = _BASE - timedelta(seconds=n // len(EMPLOYEES))
-    return {
-        "DeviceIdentifier": DEVICE,
-        "EmployeeAttendanceNumber": EMPLOYEES[n % len(EMPLOYEES)],
-        "Timestamp": wall.strftime("%Y-%m-%dT%H:%M:%S"),
-        "Status": (n // 7) % 2,
-    }
-
-
-def _key(item: dict[str, Any]) -> LogKey:
-    return (
-        str(item["EmployeeAttendanceNumber"]),
-        str(item["DeviceIdentifier"]),
-        str(item["Timestamp"]),
-        int(item["Status"]),
-    )
 
 
 def _post(http: httpx.Client, server: Server, world: World, batch: list[dict[str, Any]]) -> Any:
@@ -139,29 +114,6 @@ def _kill(server: Server) -> None:
     server.proc.wait(timeout=30)
 
 
-def _stored(server: Server, world: World) -> Counter[LogKey]:
-    """Every punch of the tenant, through GET /v1/punches, by natural key."""
-    found: Counter[LogKey] = Counter()
-    cursor = "0"
-    with httpx.Client(timeout=30.0) as http:
-        while True:
-            response = http.get(
-                f"{server.base_url}/v1/punches",
-                params={"since": cursor, "limit": 5000},
-                headers={"X-API-Key": world.read_key},
-            )
-            assert response.status_code == 200, response.text
-            body = response.json()
-            for punch in body["data"]:
-                wall = punch["localTime"][:19]
-                found[
-                    (punch["employeeNumber"], punch["deviceIdentifier"], wall, punch["status"])
-                ] += 1
-            if not body["data"]:
-                return found
-            cursor = body["nextCursor"]
-
-
 def test_sigkill_under_load_loses_nothing_acknowledged_and_stores_each_log_once(
     database: Database, tmp_path: Path
 ) -> None:
@@ -196,9 +148,9 @@ def _crash_cycles(database: Database, tmp_path: Path, *, workers: int) -> None:
     assert len(ledger.unacked) > 0, "no request was cut off: the kills hit nothing"
 
     with run_server(database, tmp_path, *args, **env) as server:
-        stored = _stored(server, world)
+        stored = stored_logs(server, world)
         missing = [
-            _key(item) for batch in ledger.acked for item in batch if stored[_key(item)] != 1
+            log_key(item) for batch in ledger.acked for item in batch if stored[log_key(item)] != 1
         ]
         assert not missing, f"{len(missing)} acknowledged logs missing or doubled: {missing[:5]}"
 
@@ -211,9 +163,9 @@ def _crash_cycles(database: Database, tmp_path: Path, *, workers: int) -> None:
                     time.sleep(0.2)
                 else:
                     pytest.fail(f"a retried request was never acknowledged: {content[:300]!r}")
-        stored = _stored(server, world)
+        stored = stored_logs(server, world)
 
-    sent = Counter(_key(item) for batch in ledger.acked + ledger.unacked for item in batch)
+    sent = Counter(log_key(item) for batch in ledger.acked + ledger.unacked for item in batch)
     assert all(count == 1 for count in sent.values())  # the test's own logs are distinct
     print(  # the soak's figures (pytest -s)
         f"\ncrash soak ({database.backend}, {workers} worker(s)): {KILLS} kills survived, "

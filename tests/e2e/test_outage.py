@@ -27,7 +27,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ import orjson
 import pytest
 
 from tests.e2e.conftest import Database, Server, prepare_world, run_server
+from tests.e2e.readback import log_key, nth_log, stored_logs
 from tests.support.postgres import (
     PostgresUnavailableError,
     _Cluster,
@@ -49,7 +49,7 @@ from tests.support.postgres import (
     _wait_until_ready,
     create_test_database,
 )
-from tests.support.world import DEVICE, EMPLOYEES, World, local_now
+from tests.support.world import World
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +70,6 @@ SERVER_ENV = {
     "PUNCHLOG_RECOMPUTE_INTERVAL_SECONDS": "0",
 }
 
-LogKey = tuple[str, str, str, int]  # (number, device, wall time as sent, status)
 Batch = list[dict[str, Any]]
 
 
@@ -163,29 +162,6 @@ class Sent:
         return self.done - self.sent
 
 
-_BASE = local_now() - timedelta(minutes=10)
-
-
-def _nth_log(n: int) -> dict[str, Any]:
-    """Log ``n``: its own second (going back from ten minutes ago), employee and status."""
-    wall = _BASE - timedelta(seconds=n // len(EMPLOYEES))
-    return {
-        "DeviceIdentifier": DEVICE,
-        "EmployeeAttendanceNumber": EMPLOYEES[n % len(EMPLOYEES)],
-        "Timestamp": wall.strftime("%Y-%m-%dT%H:%M:%S"),
-        "Status": (n // 7) % 2,
-    }
-
-
-def _key(item: dict[str, Any]) -> LogKey:
-    return (
-        str(item["EmployeeAttendanceNumber"]),
-        str(item["DeviceIdentifier"]),
-        str(item["Timestamp"]),
-        int(item["Status"]),
-    )
-
-
 @dataclass
 class Ledger:
     requests: list[Sent] = field(default_factory=list)
@@ -195,7 +171,7 @@ class Ledger:
     def fresh_batch(self, size: int) -> Batch:
         with self.lock:
             first, self.next_log = self.next_log, self.next_log + size
-        return [_nth_log(n) for n in range(first, first + size)]
+        return [nth_log(n) for n in range(first, first + size)]
 
     def record(self, sent: Sent) -> None:
         with self.lock:
@@ -316,30 +292,6 @@ def _probe(http: httpx.Client, server: Server, path: str) -> Probe:
         response.content,
         time.monotonic() - start,
     )
-
-
-def _stored(server: Server, world: World) -> Counter[LogKey]:
-    """Every punch of the tenant, through GET /v1/punches (paged), by natural key."""
-    found: Counter[LogKey] = Counter()
-    cursor = "0"
-    with httpx.Client(timeout=30.0) as http:
-        while True:
-            response = http.get(
-                f"{server.base_url}/v1/punches",
-                params={"since": cursor, "limit": 1000},
-                headers={"X-API-Key": world.read_key},
-            )
-            assert response.status_code == 200, response.text
-            body = response.json()
-            for punch in body["data"]:
-                wall = punch["localTime"][:19]
-                found[
-                    (punch["employeeNumber"], punch["deviceIdentifier"], wall, punch["status"])
-                ] += 1
-            if not body["data"]:
-                return found
-            assert body["nextCursor"] != cursor, body
-            cursor = body["nextCursor"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,12 +448,12 @@ def test_postgres_outage_under_load_answers_503_then_recovers_by_itself(
         acked = [r for r in requests if r.status == 200]
         unacked = [r.batch for r in requests if r.status != 200]
         assert unacked, "no request went unacknowledged: the outage hit nothing"
-        stored = _stored(server, world)
+        stored = stored_logs(server, world)
         missing = [
-            (_key(item), _when(r, outages))
+            (log_key(item), _when(r, outages))
             for r in acked
             for item in r.batch
-            if stored[_key(item)] != 1
+            if stored[log_key(item)] != 1
         ]
         assert not missing, (
             f"{len(missing)} acknowledged logs not stored exactly once: "
@@ -520,9 +472,9 @@ def test_postgres_outage_under_load_answers_503_then_recovers_by_itself(
                     time.sleep(0.2)
                 else:
                     pytest.fail(f"a re-sent request was never acknowledged: {retry}")
-        stored = _stored(server, world)
+        stored = stored_logs(server, world)
 
-    sent = Counter(_key(item) for r in requests for item in r.batch)
+    sent = Counter(log_key(item) for r in requests for item in r.batch)
     assert all(count == 1 for count in sent.values())  # the test's own logs are distinct
     assert stored == sent, (
         f"stored {sum(stored.values())} punches for {len(sent)} logs sent; "
