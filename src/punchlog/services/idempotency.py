@@ -52,17 +52,17 @@ def begin(
     store: Store, *, key_id: int, idempotency_key: str, body: bytes, now: datetime
 ) -> Claim | Replay:
     """Claim ``idempotency_key`` for this request, or the stored answer to replay."""
-    print_ = fingerprint(body)
+    digest = fingerprint(body)
     with store.write() as conn:
         rows.purge(conn, key_id=key_id, older_than=now - KEPT_FOR)
         row_id = rows.try_claim(
-            conn, key_id=key_id, idempotency_key=idempotency_key, fingerprint=print_, now=now
+            conn, key_id=key_id, idempotency_key=idempotency_key, fingerprint=digest, now=now
         )
         if row_id is not None:
             return Claim(row_id)
         row = rows.find(conn, key_id=key_id, idempotency_key=idempotency_key)
         assert row is not None  # purged rows are gone; this one conflicted in this transaction
-        if row["fingerprint"] != print_:
+        if row["fingerprint"] != digest:
             raise RequestRejected(
                 "This Idempotency-Key was used with a different request body", 422
             )
@@ -71,7 +71,7 @@ def begin(
         if rows.take_over(
             conn,
             row_id=row["id"],
-            fingerprint=print_,
+            fingerprint=digest,
             now=now,
             stale_before=now - ABANDONED_AFTER,
         ):

@@ -196,7 +196,7 @@ def rate_limit_values(rate_limit: str | None, burst: int | None) -> dict[str, An
                 rate = float(rate_limit)
             except ValueError:
                 raise InvalidInput("rate limit must be a number or 'default'") from None
-            if not 0 <= rate <= 1_000_000 or rate != rate:
+            if not 0 <= rate <= 1_000_000:  # NaN compares false: refused too
                 raise InvalidInput("rate limit must be between 0 and 1000000 per second")
             values["rate_limit_per_second"] = rate
     if burst is not None:

@@ -18,9 +18,9 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from punchlog.storage.bulk import insert_rows
+from punchlog.storage.conflicts import insert_on_conflict
 from punchlog.storage.tables import (
     attendance_days,
     attendance_dirty,
@@ -32,13 +32,9 @@ from punchlog.storage.tables import (
 )
 
 
-def _dialect(conn: Connection) -> Any:
-    return postgresql if conn.dialect.name == "postgresql" else sqlite
-
-
 def get_state(conn: Connection, *, tenant_id: int) -> RowMapping:
     """The tenant's recompute state, created on first use."""
-    stmt = _dialect(conn).insert(attendance_state).values(tenant_id=tenant_id)
+    stmt = insert_on_conflict(conn, attendance_state).values(tenant_id=tenant_id)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=[attendance_state.c.tenant_id]))
     query = select(attendance_state).where(attendance_state.c.tenant_id == tenant_id)
     return conn.execute(query).mappings().one()
@@ -77,7 +73,7 @@ def mark_all_employees(conn: Connection, *, tenant_id: int, days: Collection[dat
             employees.c.id,
             literal(day, Date).label("work_date"),
         ).where(employees.c.tenant_id == tenant_id)
-        stmt = _dialect(conn).insert(attendance_dirty).from_select(_DIRTY_COLUMNS, source)
+        stmt = insert_on_conflict(conn, attendance_dirty).from_select(_DIRTY_COLUMNS, source)
         conn.execute(stmt.on_conflict_do_nothing())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select
 
-from punchlog.storage.punches import insert_punch_statement
+from punchlog.storage.conflicts import insert_on_conflict
 from punchlog.storage.tables import corrections, employees, punches
 
 
@@ -24,7 +24,7 @@ def insert_manual_punch(
     status: int,
     now: datetime,
 ) -> int:
-    stmt = insert_punch_statement(conn).values(
+    stmt = insert_on_conflict(conn, punches).values(
         tenant_id=tenant_id,
         punched_at=instant,
         employee_number=employee_number,

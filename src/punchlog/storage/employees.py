@@ -7,8 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from punchlog.storage.conflicts import insert_on_conflict
 from punchlog.storage.locks import REGISTRY_LOCK
 from punchlog.storage.registry import bump
 from punchlog.storage.tables import employees, punches
@@ -26,7 +26,6 @@ def upsert_employees(
     """
     if not rows:
         return 0
-    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     written = 0
     for start in range(0, len(rows), _CHUNK):
         chunk = [
@@ -42,7 +41,7 @@ def upsert_employees(
             }
             for row in rows[start : start + _CHUNK]
         ]
-        stmt = module.insert(employees).values(chunk)
+        stmt = insert_on_conflict(conn, employees).values(chunk)
         stmt = stmt.on_conflict_do_update(
             index_elements=[employees.c.tenant_id, employees.c.number],
             set_={

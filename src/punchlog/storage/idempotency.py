@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from punchlog.storage.conflicts import insert_on_conflict
 from punchlog.storage.tables import idempotency_keys as table
 
 
@@ -15,9 +14,8 @@ def try_claim(
     conn: Connection, *, key_id: int, idempotency_key: str, fingerprint: str, now: datetime
 ) -> int | None:
     """A new pending row for this key, or ``None`` when the key has a row already."""
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(table)
+        insert_on_conflict(conn, table)
         .values(
             key_id=key_id,
             idempotency_key=idempotency_key,

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from punchlog.storage.bulk import insert_rows, memoized, sqlite_insert_flat, sqlite_value
 from punchlog.storage.driver import cursor
@@ -158,11 +157,6 @@ def keys_inserted_by(
         )
         found.update((r[0], r[1], r[2], r[3]) for r in conn.execute(query))
     return found
-
-
-def insert_punch_statement(conn: Connection) -> Any:
-    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return module.insert(punches)
 
 
 def lock_arrivals(conn: Connection, *, tenant_id: int, exclusive: bool) -> None:

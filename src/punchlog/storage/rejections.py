@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from punchlog.storage.conflicts import insert_on_conflict
 from punchlog.storage.tables import api_keys, rejected_logs
 
 
@@ -17,10 +17,9 @@ def upsert_rejections(conn: Connection, *, rows: Sequence[dict[str, Any]]) -> No
     bumps ``occurrences`` and refreshes time, key and request, and makes it pending again."""
     if not rows:
         return
-    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
     # One row per fingerprint in a statement (ON CONFLICT cannot touch a row twice).
     unique = list({row["fingerprint"]: row for row in rows}.values())
-    stmt = module.insert(rejected_logs)
+    stmt = insert_on_conflict(conn, rejected_logs)
     stmt = stmt.on_conflict_do_update(
         index_elements=[rejected_logs.c.tenant_id, rejected_logs.c.fingerprint],
         set_={
