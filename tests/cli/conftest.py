@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import pytest
 from click.testing import Result
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from punchlog.cli.main import app
@@ -135,7 +135,8 @@ def push_logs(store: Store, key: str, items: list[object]) -> ingest.IngestResul
 
 
 def every_stored_value(url: str) -> list[str]:
-    """Every non-null value of every column of every table, as text."""
+    """Every non-null value of every column of every table, as text (raw, as the driver
+    returns it: on SQLite a datetime column holds integers, see storage.types)."""
     engine = build_engine(url)
     try:
         values: list[str] = []
@@ -143,8 +144,7 @@ def every_stored_value(url: str) -> list[str]:
         assert names, "no tables"
         with engine.connect() as conn:
             for name in names:
-                table = Table(name, MetaData(), autoload_with=conn)
-                for row in conn.execute(select(table)):
+                for row in conn.exec_driver_sql(f'SELECT * FROM "{name}"'):
                     values.extend(str(v) for v in row if v is not None)
         return values
     finally:

@@ -91,8 +91,8 @@ def test_bulk_insert_counts_only_new_rows_and_finds_its_own(store: Store) -> Non
 
 
 def test_bulk_and_orm_writes_of_one_punch_collide(store: Store) -> None:
-    """On SQLite the natural key holds instants as text: the bulk path must write exactly
-    SQLAlchemy's format, or the same punch could be stored twice."""
+    """On SQLite the natural key holds instants as stored by storage.types: the bulk path must
+    write exactly the same value, or the same punch could be stored twice."""
     tenant_id, device_id = _tenant_and_device(store)
     at = NOW.replace(microsecond=0) + timedelta(seconds=7)
     with store.write() as conn:

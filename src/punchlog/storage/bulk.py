@@ -2,39 +2,29 @@
 attendance recompute): one compiled SQL string and plain tuples, no per-row SQLAlchemy work.
 
 Values are converted the way SQLAlchemy stores them, so rows written here read back the same
-through the tables' types: on SQLite an instant is naive-UTC text with microseconds (the
-format SQLAlchemy's DateTime writes), a date is ISO text, a bool is 0/1; PostgreSQL takes
-aware datetimes, dates and bools as they are.
+through the tables' types: on SQLite a datetime is integer microseconds since the epoch
+(storage.types), a date is ISO text, a bool is 0/1; PostgreSQL takes datetimes, dates and
+bools as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
 from punchlog.storage.driver import cursor as driver_cursor
+from punchlog.storage.types import sqlite_micros
 
 _BATCH = 10_000
 
 
-def _sqlite_datetime(value: datetime) -> str:
-    """SQLAlchemy's SQLite text for a datetime (``YYYY-MM-DD HH:MM:SS.ffffff``): instants as
-    naive UTC, wall times as they are. The same text for the same value, or a natural key
-    holding instants would not see two writes of one punch as equal."""
-    if value.tzinfo is UTC:  # the usual instant: drop the "+00:00" isoformat adds
-        return value.isoformat(" ", "microseconds")[:26]
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
-
-
 def sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return _sqlite_datetime(value)
+        return sqlite_micros(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):

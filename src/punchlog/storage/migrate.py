@@ -28,6 +28,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (tests of a migration's way back)."""
+    config = _config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
 def check(engine: Engine) -> None:
     """Raise if the tables in ``tables.py`` differ from what the migrations build."""
     config = _config(engine)

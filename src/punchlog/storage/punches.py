@@ -55,8 +55,8 @@ class PreparedPunches:
 
 
 def driver_datetime(dialect: str) -> Callable[[datetime], Any]:
-    """How a punch's datetimes go to the driver: SQLAlchemy's text on SQLite (each distinct
-    one converted once), as they are on PostgreSQL."""
+    """How a punch's datetimes go to the driver: integer microseconds on SQLite
+    (storage.types; each distinct one converted once), as they are on PostgreSQL."""
     if dialect == "sqlite":
         return memoized(sqlite_value)
     return _same
@@ -121,10 +121,10 @@ def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:
     many were inserted. Duplicates are skipped by the natural key's unique constraint. Rows
     go in natural-key order (see :func:`insert_prepared`)."""
     ordered = sorted(rows, key=_natural_order) if len(rows) > 1 else rows
-    if conn.dialect.name == "sqlite":  # the three datetimes as text, each distinct one once
-        text = memoized(sqlite_value)
+    if conn.dialect.name == "sqlite":  # the three datetimes as stored, each distinct one once
+        micros = memoized(sqlite_value)
         ordered = [
-            (r[0], text(r[1]), r[2], r[3], r[4], text(r[5]), r[6], r[7], r[8], text(r[9]))
+            (r[0], micros(r[1]), r[2], r[3], r[4], micros(r[5]), r[6], r[7], r[8], micros(r[9]))
             for r in ordered
         ]
         return insert_rows(

@@ -13,7 +13,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -27,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 
-from punchlog.storage.types import UTCDateTime
+from punchlog.storage.types import UTCDateTime, WallDateTime
 
 # BIGINT on PostgreSQL; INTEGER on SQLite so the column is the rowid (autoincrement).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -185,7 +184,7 @@ punches = Table(
     Column("device_id", ForeignKey("devices.id")),
     Column("status", SmallInteger, nullable=False),
     # The wall time as the device sent it; its offset is local_time - punched_at.
-    Column("local_time", DateTime(timezone=False), nullable=False),
+    Column("local_time", WallDateTime, nullable=False),
     # NULL while the number matches no registered employee (held, "unmatched").
     Column("employee_id", ForeignKey("employees.id")),
     Column("source", String(16), nullable=False, server_default=text("'api'")),

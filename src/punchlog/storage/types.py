@@ -1,17 +1,51 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL.
+
+On PostgreSQL a datetime is a ``timestamptz`` (an instant) or a ``timestamp`` (a wall time).
+On SQLite both are stored as an integer: microseconds since 1970-01-01 00:00 (UTC for an
+instant; the wall time read as if it were UTC). The columns are still declared ``DATETIME``,
+whose numeric affinity keeps integers as integers. Against SQLAlchemy's default (26-character
+text), a punch row and its natural-key entry are smaller, and batch ingest on SQLite went from
+0.76 to 0.92 of the floor (migration 0009 converts existing databases; see DEVELOPERS.md).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def sqlite_micros(value: datetime) -> int:
+    """How SQLite stores a datetime: an aware one as microseconds since the epoch in UTC, a
+    naive one (a wall time) as if it were UTC. Exact: no float on the way."""
+    if value.tzinfo is None:
+        return (value - _NAIVE_EPOCH) // _MICROSECOND
+    return (value - _EPOCH) // _MICROSECOND
+
+
+class _SQLiteMicros(UserDefinedType[int]):
+    """Declared ``DATETIME`` (numeric affinity) and passed to the driver as it is."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "DATETIME"
+
+
+def _stored(value: Any, dialect: Dialect) -> bool:
+    return dialect.name == "sqlite" and isinstance(value, int)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """An instant: ``timestamptz`` on PostgreSQL, ISO text on SQLite; always aware UTC in Python.
+    """An instant: ``timestamptz`` on PostgreSQL, integer microseconds on SQLite; always aware
+    UTC in Python.
 
     Naive datetimes are refused on the way in: an instant without a zone is a bug.
     """
@@ -19,20 +53,54 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SQLiteMicros()
+        return dialect.type_descriptor(DateTime(timezone=True))
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValueError(f"UTCDateTime needs an aware datetime, got {value!r}")
-        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
+            return sqlite_micros(value)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if _stored(value, dialect):
+            return _EPOCH + timedelta(microseconds=value)
         assert isinstance(value, datetime)
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class WallDateTime(TypeDecorator[datetime]):
+    """A wall-clock time without a zone (what a device showed): ``timestamp`` on PostgreSQL,
+    integer microseconds on SQLite; always naive in Python."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SQLiteMicros()
+        return dialect.type_descriptor(DateTime(timezone=False))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is not None:
+            raise ValueError(f"WallDateTime needs a naive datetime, got {value!r}")
+        return sqlite_micros(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if _stored(value, dialect):
+            return _NAIVE_EPOCH + timedelta(microseconds=value)
+        assert isinstance(value, datetime)
+        return value
