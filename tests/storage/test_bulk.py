@@ -12,7 +12,9 @@ from sqlalchemy import insert, select
 from punchlog.errors import InvalidInput
 from punchlog.services.store import Store
 from punchlog.storage import punches as punch_rows
-from punchlog.storage.tables import devices, punches, tenants
+from punchlog.storage import requests as request_rows
+from punchlog.storage.punches import PreparedPunches
+from punchlog.storage.tables import devices, ingest_requests, punches, tenants
 
 NOW = datetime(2026, 12, 3, 10, 0, 0, 123456, tzinfo=UTC)
 NUMBERS = ['E"1', "E\\2", "Ω-3", "E 4 ,{}", "😀5", "null", "6" * 64]
@@ -76,3 +78,46 @@ def test_a_value_too_long_is_refused_or_kept_whole_never_cut(store: Store) -> No
         punch_rows.insert_punches(conn, rows=[_row(tenant_id, device_id, long_number, NOW)])
     with store.read() as conn:
         assert punch_rows.count_punches(conn, tenant_id=tenant_id) == 0
+
+
+def _prepared(store: Store, tenant_id: int, device_id: int, numbers: list[str]) -> PreparedPunches:
+    dialect = store.engine.dialect.name
+    convert = punch_rows.driver_datetime(dialect)
+    values: list[object] = []
+    for i, number in enumerate(numbers):
+        at = NOW + timedelta(seconds=i)
+        local = at.replace(tzinfo=None) + timedelta(hours=5, minutes=30)
+        values += [convert(at), number, device_id, 0, convert(local), None]
+    return PreparedPunches(dialect, len(numbers), values, tenant_id, "api", convert(NOW))
+
+
+def test_the_request_row_and_its_punches_go_in_together(store: Store) -> None:
+    """One statement on PostgreSQL (storage.punches.insert_with_request), two on SQLite: the
+    same rows either way, each punch stamped with its request, only new punches counted."""
+    tenant_id, device_id = _tenant_and_device(store)
+    first = _prepared(store, tenant_id, device_id, ["E1", "E2"])
+    second = _prepared(store, tenant_id, device_id, ["E1", "E2", "E3"])  # E3 is new
+    with store.write() as conn:
+        values = request_rows.open_values(
+            conn, tenant_id=tenant_id, key_id=None, request_id="r1", received=2, now=NOW
+        )
+        one, inserted_first = punch_rows.insert_with_request(conn, first, values)
+        values = request_rows.open_values(
+            conn, tenant_id=tenant_id, key_id=None, request_id="r2", received=3, now=NOW
+        )
+        two, inserted_second = punch_rows.insert_with_request(conn, second, values)
+        empty = _prepared(store, tenant_id, device_id, [])
+        three, inserted_none = punch_rows.insert_with_request(conn, empty, values)
+    assert (inserted_first, inserted_second, inserted_none) == (2, 1, 0)
+    assert len({one, two, three}) == 3
+    with store.read() as conn:
+        requests = dict(
+            conn.execute(select(ingest_requests.c.id, ingest_requests.c.request_id)).all()
+        )
+        stamped = conn.execute(
+            select(punches.c.employee_number, punches.c.request_id).order_by(
+                punches.c.employee_number
+            )
+        ).all()
+    assert requests == {one: "r1", two: "r2", three: "r2"}
+    assert [tuple(r) for r in stamped] == [("E1", one), ("E2", one), ("E3", two)]

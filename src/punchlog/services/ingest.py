@@ -222,7 +222,7 @@ def _store(
     rejected = len(verdict.rejections)
     # Written once with the counts of the usual case (every kept log new); corrected below
     # only when some were stored already.
-    request_row = request_rows.open_request(
+    request = request_rows.open_values(
         conn,
         tenant_id=sender.tenant_id,
         key_id=sender.key_id,
@@ -234,7 +234,7 @@ def _store(
         rejected=rejected,
         now=now,
     )
-    count = punch_rows.insert_prepared(conn, verdict.punches, request_row=request_row)
+    request_row, count = punch_rows.insert_with_request(conn, verdict.punches, request)
     if count == verdict.punches.count:  # every kept log is new
         return IngestResult(outcomes=verdict.outcomes, rejections=verdict.rejections)
     outcomes = verdict.outcomes.copy()

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy.dialects import postgresql
 
-from punchlog.storage.bulk import insert_rows, memoized, sqlite_insert_flat, sqlite_value
+from punchlog.storage import requests as request_rows
+from punchlog.storage.bulk import (
+    JSON_ROWS,
+    insert_rows,
+    json_values,
+    memoized,
+    sqlite_insert_flat,
+    sqlite_value,
+)
 from punchlog.storage.driver import cursor
 from punchlog.storage.locks import ARRIVALS_LOCK
 from punchlog.storage.tables import devices, punches
@@ -114,6 +125,58 @@ def insert_prepared(conn: Connection, prepared: PreparedPunches, *, request_row:
     if len(rows) > 1:
         rows.sort(key=_natural_order)
     return insert_rows(conn, punches, PUNCH_COLUMNS, rows, ignore_conflicts=True)
+
+
+def insert_with_request(
+    conn: Connection, prepared: PreparedPunches, request: tuple[Any, ...]
+) -> tuple[int, int]:
+    """Insert the request's row (``request``: storage.requests.open_values) and the prepared
+    punches stamped with it, as :func:`insert_prepared` does; return the row's id and how
+    many punches were inserted.
+
+    PostgreSQL: one statement, one round trip (the request row in a CTE; the punches' foreign
+    key is checked at the end of the statement, when that row exists), the punches as one JSON
+    array in natural-key order (storage.bulk.JSON_ROWS)."""
+    if prepared.count == 0 or conn.dialect.name != "postgresql":
+        request_row = request_rows.insert_request(conn, request)
+        return request_row, insert_prepared(conn, prepared, request_row=request_row)
+    if prepared.dialect != "postgresql":
+        raise ValueError(f"rows prepared for {prepared.dialect}, not postgresql")
+    width = len(VARYING_COLUMNS)
+    v = prepared.values
+    rows = [v[i : i + width] for i in range(0, len(v), width)]
+    if len(rows) > 1:
+        rows.sort(key=_varying_natural_order)
+    cur = cursor(conn)
+    cur.execute(
+        _with_request_sql(),
+        (
+            *request,
+            prepared.tenant_id,
+            prepared.source,
+            prepared.received_at,
+            orjson.dumps(rows).decode(),
+        ),
+    )
+    request_row, inserted = cur.fetchone()
+    return int(request_row), int(inserted)
+
+
+def _varying_natural_order(row: Sequence[Any]) -> tuple[Any, ...]:
+    return (row[0], row[1], row[2], row[3])  # punched_at, number, device, status
+
+
+@cache
+def _with_request_sql() -> str:
+    shared = "tenant_id, source, request_id, received_at"
+    values = json_values(punches, VARYING_COLUMNS, postgresql.dialect())  # type: ignore[no-untyped-call]
+    return (
+        f"WITH r AS ({request_rows.OPEN_POSTGRESQL}), "
+        f"p AS (INSERT INTO punches ({shared}, {', '.join(VARYING_COLUMNS)}) "
+        f"SELECT %s::integer, %s::text, r.id, %s::timestamptz, {values} "
+        f"FROM r, {JSON_ROWS} ORDER BY e.n ON CONFLICT DO NOTHING RETURNING 1) "
+        "SELECT r.id, (SELECT count(*) FROM p) FROM r"
+    )
 
 
 def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, update
 
@@ -17,9 +18,10 @@ _OPEN_SQL = (
 )
 # SQLite hands back the new rowid (lastrowid) without RETURNING's extra work.
 _OPEN = {"sqlite": _OPEN_SQL.format("?"), "postgresql": _OPEN_SQL.format("%s") + " RETURNING id"}
+OPEN_POSTGRESQL = _OPEN["postgresql"]
 
 
-def open_request(
+def open_values(
     conn: Connection,
     *,
     tenant_id: int,
@@ -31,10 +33,10 @@ def open_request(
     duplicate: int = 0,
     unmatched: int = 0,
     rejected: int = 0,
-) -> int:
-    """Insert the request's row; returns its id. Driver SQL (storage.driver): once per
-    ingest request."""
-    values = (
+) -> tuple[Any, ...]:
+    """The request row's values as the driver takes them, for :func:`insert_request` (or a
+    statement that inserts it along with its punches, storage.punches)."""
+    return (
         tenant_id,
         key_id,
         request_id,
@@ -45,11 +47,21 @@ def open_request(
         unmatched,
         rejected,
     )
+
+
+def insert_request(conn: Connection, values: tuple[Any, ...]) -> int:
+    """Insert the request's row (:func:`open_values`); returns its id. Driver SQL
+    (storage.driver): once per ingest request."""
     cur = cursor(conn)
     cur.execute(_OPEN[conn.dialect.name], values)
     if conn.dialect.name == "sqlite":
         return int(cur.lastrowid)
     return int(cur.fetchone()[0])
+
+
+def open_request(conn: Connection, **fields: Any) -> int:
+    """Insert the request's row from :func:`open_values`' fields; returns its id."""
+    return insert_request(conn, open_values(conn, **fields))
 
 
 def close_request(
