@@ -5,6 +5,7 @@ must come back exactly, and a value too long for its column is refused, never cu
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, select
@@ -121,3 +122,20 @@ def test_the_request_row_and_its_punches_go_in_together(store: Store) -> None:
         ).all()
     assert requests == {one: "r1", two: "r2", three: "r2"}
     assert [tuple(r) for r in stamped] == [("E1", one), ("E2", one), ("E3", two)]
+
+
+def test_an_offset_with_seconds_keeps_its_seconds(store: Store) -> None:
+    """Asia/Kolkata in 1900 was +05:21:10 (local mean time). The bulk path must store the
+    same instant as the ORM does, so a resend is a duplicate, not a second punch 10 s off
+    (orjson writes offsets in whole minutes: instants go to it in UTC)."""
+    tenant_id, device_id = _tenant_and_device(store)
+    at = datetime(1900, 1, 1, 9, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    row = (tenant_id, at, "E1", device_id, 0, at.replace(tzinfo=None), None, "api", None, NOW)
+    with store.write() as conn:
+        conn.execute(insert(punches).values(dict(zip(punch_rows.PUNCH_COLUMNS, row, strict=True))))
+        assert punch_rows.insert_punches(conn, rows=[row]) == 0
+        assert punch_rows.insert_punches(conn, rows=[(*row[:4], 1, *row[5:])]) == 1
+    with store.read() as conn:
+        stored = conn.execute(select(punches.c.punched_at).order_by(punches.c.status)).scalars()
+        assert list(stored) == [at, at]
+        assert at.astimezone(UTC) == datetime(1900, 1, 1, 3, 38, 50, tzinfo=UTC)

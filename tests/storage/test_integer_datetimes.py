@@ -7,16 +7,20 @@ after a downgrade. PostgreSQL is untouched by it, which is checked too.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import StatementError
 
 from punchlog.services.store import Store
 from punchlog.storage import migrate
 from punchlog.storage import punches as punch_rows
+from punchlog.storage.bulk import memoized, sqlite_value
 from punchlog.storage.tables import punches, tenants
 from punchlog.storage.types import UTCDateTime, WallDateTime, sqlite_micros
 
@@ -124,7 +128,11 @@ def test_downgrade_gives_back_the_text(store: Store) -> None:
         assert conn.execute(select(tenants.c.created_at)).scalar_one() == CREATED
 
 
-@given(st.datetimes(timezones=st.timezones()))
+# Away from datetime.min and max: in UTC they may fall outside what a datetime can hold.
+SAFE = {"min_value": datetime(1, 1, 2), "max_value": datetime(9999, 12, 30)}
+
+
+@given(st.datetimes(timezones=st.timezones(), **SAFE))
 def test_an_instant_survives_the_sqlite_round_trip(value: datetime) -> None:
     dialect = sqlite.dialect()
     stored = UTCDateTime().process_bind_param(value, dialect)
@@ -143,3 +151,46 @@ def test_wall_times_keep_their_order_as_integers(a: datetime, b: datetime) -> No
     x, y = wall.process_bind_param(a, dialect), wall.process_bind_param(b, dialect)
     assert (x < y) == (a < b)
     assert wall.process_result_value(x, dialect) == a
+
+
+def test_an_instant_past_what_can_be_read_back_is_refused(store: Store) -> None:
+    """9999-12-31 23:00 at UTC-5 is in year 10000 in UTC: refused when written (nothing
+    stored), rather than stored and unreadable."""
+    late = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
+    with pytest.raises(StatementError), store.write() as conn:
+        conn.execute(
+            insert(tenants).values(slug="late", name="late", timezone="UTC", created_at=late)
+        )
+    with store.read() as conn:
+        assert conn.execute(select(tenants.c.slug)).all() == []
+
+
+def test_equal_keys_in_a_repeated_hour_are_not_taken_for_one_instant() -> None:
+    """01:30 in New York on 2026-11-01 happens twice (fold 0 and 1): equal as datetimes, an
+    hour apart as instants. The memo of converted values must not merge them."""
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=new_york)
+    second = first.replace(fold=1)
+    convert = memoized(sqlite_value)
+    assert first == second
+    assert convert(second) - convert(first) == 3_600_000_000
+    assert convert(first) == sqlite_micros(first.astimezone(UTC))
+
+
+def test_the_upgrade_refuses_text_it_would_misread(store: Store) -> None:
+    """Text that SQLAlchemy did not write (an offset, 3 fraction digits) stops the upgrade
+    before anything changes, with the value named."""
+    _seed_at_0008(store)
+    if store.engine.dialect.name != "sqlite":
+        migrate.upgrade(store.engine)  # PostgreSQL: nothing stored as text, nothing to refuse
+        with store.read() as conn:
+            assert conn.execute(select(tenants.c.created_at)).scalar_one() == CREATED
+        return
+    for odd in ("2026-12-04 10:00:00+05:30", "2026-12-04 10:00:00.123"):
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE devices SET created_at = :odd"), {"odd": odd})
+        with pytest.raises(ValueError, match=r"devices\.created_at holds"):
+            migrate.upgrade(store.engine)
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT created_at FROM devices")).scalar() == odd
+            assert conn.execute(text("SELECT created_at FROM tenants")).scalar() == _text(CREATED)

@@ -4,6 +4,8 @@ has no server to connect to."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -78,5 +80,29 @@ def test_a_connection_in_steady_use_is_not_pinged(postgres_url: str) -> None:
         with pytest.raises(OperationalError), engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         assert _backend_pid(engine) != dead
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_ping_recycles_every_older_connection(postgres_url: str) -> None:
+    """After a server restart every pooled connection is dead: the first ping that fails
+    drops them all (as pool_pre_ping does), so a connection used a moment ago, which is not
+    pinged, is not handed out dead either."""
+    engine = build_engine(postgres_url, pool_size=2, ping_after_idle_seconds=0.5)
+    try:
+        first, second = engine.connect(), engine.connect()
+        pids = [
+            int(c.execute(text("SELECT pg_backend_pid()")).scalar_one()) for c in (first, second)
+        ]
+        first.close()  # idle long enough to be pinged when next checked out (FIFO pool)
+        time.sleep(0.6)
+        second.close()  # used a moment ago: not pinged
+        for pid in pids:
+            _terminate(postgres_url, pid)
+        with engine.connect() as one, engine.connect() as two:
+            fresh = {
+                int(c.execute(text("SELECT pg_backend_pid()")).scalar_one()) for c in (one, two)
+            }
+        assert fresh.isdisjoint(pids)
     finally:
         engine.dispose()

@@ -10,7 +10,7 @@ bools as they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +33,9 @@ def sqlite_value(value: Any) -> Any:
     return value
 
 
+_ONE_KEY_ONE_VALUE = (None, UTC)
+
+
 def memoized(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``convert`` with each distinct value converted once (a batch's logs share instants,
     and every row shares its received-at); ``None`` stays ``None``."""
@@ -42,7 +45,11 @@ def memoized(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
         try:
             return done[value]
         except KeyError:
-            done[value] = result = convert(value)
+            result = convert(value)
+            # Not an aware datetime outside UTC: two of a zone that differ only in fold
+            # (the repeated hour) are equal keys, but different instants.
+            if getattr(value, "tzinfo", None) in _ONE_KEY_ONE_VALUE:
+                done[value] = result
             return result
 
     return once
@@ -183,7 +190,7 @@ def insert_rows(
     sql = _json_insert(table, tuple(columns), conflict, conn.dialect)
     cur = driver_cursor(conn)
     for start in range(0, len(rows), _BATCH):
-        cur.execute(sql, (orjson.dumps(rows[start : start + _BATCH]).decode(),))
+        cur.execute(sql, (json_rows(rows[start : start + _BATCH]),))
         inserted += cur.rowcount
     return inserted
 
@@ -211,6 +218,24 @@ def _json_insert(table: Table, columns: tuple[str, ...], conflict: str, dialect:
         f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {picked} "
         f"FROM {JSON_ROWS} ORDER BY e.n{conflict}"
     )
+
+
+def utc(value: datetime) -> datetime:
+    """An aware datetime in UTC (naive ones, wall times, as they are). For JSON: orjson writes
+    offsets in whole minutes, and a zone's old local mean time (+05:53:28) would lose its
+    seconds."""
+    if value.tzinfo is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
+
+
+def json_rows(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as one JSON array of arrays for :data:`JSON_ROWS`, aware datetimes in UTC.
+
+    The values are those the tables hold: strings without NUL or lone surrogates, integers
+    within 64 bits, finite floats (orjson writes NaN as null and refuses the others)."""
+    ready = [tuple(utc(v) if isinstance(v, datetime) else v for v in row) for row in rows]
+    return orjson.dumps(ready).decode()
 
 
 # The rows of a JSON array of arrays bound as one parameter: each row ``e.v``, in order ``e.n``.

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 
 READONLY = "punchlog_readonly"
 
@@ -82,8 +82,9 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
     """Ping a pooled connection before use only if it sat idle for ``idle_seconds``: a
     connection in steady use has just proved itself, and pinging on every checkout
     (``pool_pre_ping``) cost each request a round trip. A dead one is replaced before the
-    request sees it; one that dies while in use fails its request (503, the client retries)
-    and SQLAlchemy then drops every older connection of the pool."""
+    request sees it, and with it every older connection of the pool. One that dies while in
+    steady use fails its request (503, the client retries), and SQLAlchemy then drops every
+    older connection of the pool too."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_connection: Any, record: Any) -> None:
@@ -98,7 +99,9 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
-            raise DisconnectionError("connection lost while idle") from exc  # pool retries
+            # The server went away: every connection opened before now is as dead as this
+            # one (recycled, as pool_pre_ping does); the pool retries with a fresh one.
+            raise InvalidatePoolError("connection lost while idle") from exc
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:

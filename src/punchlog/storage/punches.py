@@ -20,6 +20,7 @@ from punchlog.storage.bulk import (
     memoized,
     sqlite_insert_flat,
     sqlite_value,
+    utc,
 )
 from punchlog.storage.driver import cursor
 from punchlog.storage.locks import ARRIVALS_LOCK
@@ -67,14 +68,10 @@ class PreparedPunches:
 
 def driver_datetime(dialect: str) -> Callable[[datetime], Any]:
     """How a punch's datetimes go to the driver: integer microseconds on SQLite
-    (storage.types; each distinct one converted once), as they are on PostgreSQL."""
+    (storage.types; each distinct one converted once), in UTC on PostgreSQL."""
     if dialect == "sqlite":
         return memoized(sqlite_value)
-    return _same
-
-
-def _same(value: datetime) -> datetime:
-    return value
+    return utc  # in UTC, as the JSON rows of insert_with_request need them
 
 
 def insert_prepared(conn: Connection, prepared: PreparedPunches, *, request_row: int) -> int:
@@ -155,7 +152,7 @@ def insert_with_request(
             prepared.tenant_id,
             prepared.source,
             prepared.received_at,
-            orjson.dumps(rows).decode(),
+            orjson.dumps(rows).decode(),  # datetimes already in UTC (driver_datetime)
         ),
     )
     request_row, inserted = cur.fetchone()

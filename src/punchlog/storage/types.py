@@ -24,9 +24,13 @@ _MICROSECOND = timedelta(microseconds=1)
 
 def sqlite_micros(value: datetime) -> int:
     """How SQLite stores a datetime: an aware one as microseconds since the epoch in UTC, a
-    naive one (a wall time) as if it were UTC. Exact: no float on the way."""
+    naive one (a wall time) as if it were UTC. Exact: no float on the way. An instant that
+    has no UTC datetime (past year 9999 in UTC, say) raises OverflowError: stored, it could
+    not be read back."""
     if value.tzinfo is None:
         return (value - _NAIVE_EPOCH) // _MICROSECOND
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
     return (value - _EPOCH) // _MICROSECOND
 
 

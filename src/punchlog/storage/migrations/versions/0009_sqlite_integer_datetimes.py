@@ -50,9 +50,29 @@ _TO_TEXT = (
 )
 
 
+def _check_text_format() -> None:
+    """Refuse, before changing anything, text this migration would misread: SQLAlchemy wrote
+    19 or 26 characters, without an offset; anything else was put there by hand."""
+    bind = op.get_bind()
+    for table, columns in COLUMNS.items():
+        for column in columns:
+            odd = bind.exec_driver_sql(
+                f"SELECT {column} FROM {table} WHERE typeof({column}) = 'text'"
+                f" AND (length({column}) NOT IN (19, 26) OR {column} GLOB '*[+Z]*')"
+                " LIMIT 1"
+            ).scalar()
+            if odd is not None:
+                raise ValueError(
+                    f"{table}.{column} holds {odd!r}, not a datetime as punchlog writes it"
+                    " (YYYY-MM-DD HH:MM:SS[.ffffff], UTC): correct it, then upgrade again"
+                )
+
+
 def _convert(expression: str, stored_as: str) -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
+    if stored_as == "text":
+        _check_text_format()
     for table, columns in COLUMNS.items():
         for column in columns:
             value = expression.format(c=column)
