@@ -15,25 +15,11 @@ from punchlog.services.store import Store
 from punchlog.storage import punches as punch_rows
 from punchlog.storage import requests as request_rows
 from punchlog.storage.punches import PreparedPunches
-from punchlog.storage.tables import devices, ingest_requests, punches, tenants
+from punchlog.storage.tables import ingest_requests, punches
+from tests.storage.rows import tenant_and_device
 
 NOW = datetime(2026, 12, 3, 10, 0, 0, 123456, tzinfo=UTC)
 NUMBERS = ['E"1', "E\\2", "Ω-3", "E 4 ,{}", "😀5", "null", "6" * 64]
-
-
-def _tenant_and_device(store: Store) -> tuple[int, int]:
-    with store.write() as conn:
-        tenant_id = conn.execute(
-            insert(tenants)
-            .values(slug="t", name="t", timezone="UTC", created_at=NOW)
-            .returning(tenants.c.id)
-        ).scalar_one()
-        device_id = conn.execute(
-            insert(devices)
-            .values(tenant_id=tenant_id, identifier="d", created_at=NOW)
-            .returning(devices.c.id)
-        ).scalar_one()
-    return tenant_id, device_id
 
 
 def _row(tenant_id: int, device_id: int, number: str, at: datetime) -> tuple[object, ...]:
@@ -42,7 +28,7 @@ def _row(tenant_id: int, device_id: int, number: str, at: datetime) -> tuple[obj
 
 
 def test_awkward_values_come_back_exactly(store: Store) -> None:
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     rows = [
         _row(tenant_id, device_id, number, NOW + timedelta(microseconds=i))
         for i, number in enumerate(NUMBERS)
@@ -67,7 +53,7 @@ def test_a_value_too_long_is_refused_or_kept_whole_never_cut(store: Store) -> No
     """PostgreSQL refuses a number longer than its VARCHAR(64) (a 400 to the client, nothing
     stored); SQLite does not enforce lengths and keeps it whole (the domain rules bound
     numbers before they get here)."""
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     long_number = "7" * 65
     if store.is_sqlite:
         with store.write() as conn:
@@ -95,7 +81,7 @@ def _prepared(store: Store, tenant_id: int, device_id: int, numbers: list[str]) 
 def test_the_request_row_and_its_punches_go_in_together(store: Store) -> None:
     """One statement on PostgreSQL (storage.punches.insert_with_request), two on SQLite: the
     same rows either way, each punch stamped with its request, only new punches counted."""
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     first = _prepared(store, tenant_id, device_id, ["E1", "E2"])
     second = _prepared(store, tenant_id, device_id, ["E1", "E2", "E3"])  # E3 is new
     with store.write() as conn:
@@ -128,7 +114,7 @@ def test_an_offset_with_seconds_keeps_its_seconds(store: Store) -> None:
     """Asia/Kolkata in 1900 was +05:21:10 (local mean time). The bulk path must store the
     same instant as the ORM does, so a resend is a duplicate, not a second punch 10 s off
     (orjson writes offsets in whole minutes: instants go to it in UTC)."""
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     at = datetime(1900, 1, 1, 9, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
     row = (tenant_id, at, "E1", device_id, 0, at.replace(tzinfo=None), None, "api", None, NOW)
     with store.write() as conn:

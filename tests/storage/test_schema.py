@@ -12,7 +12,8 @@ from punchlog.services.store import Store
 from punchlog.storage import migrate
 from punchlog.storage import punches as punch_rows
 from punchlog.storage import requests as request_rows
-from punchlog.storage.tables import devices, punches, tenants
+from punchlog.storage.tables import punches
+from tests.storage.rows import add_tenant, tenant_and_device
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
@@ -20,21 +21,6 @@ NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 def test_migrations_match_the_tables_and_rerun_cleanly(store: Store) -> None:
     migrate.upgrade(store.engine)  # already at head: a no-op
     migrate.check(store.engine)  # raises if tables.py and the migrations disagree
-
-
-def _tenant_and_device(store: Store) -> tuple[int, int]:
-    with store.write() as conn:
-        tenant_id = conn.execute(
-            insert(tenants)
-            .values(slug="t", name="t", timezone="UTC", created_at=NOW)
-            .returning(tenants.c.id)
-        ).scalar_one()
-        device_id = conn.execute(
-            insert(devices)
-            .values(tenant_id=tenant_id, identifier="d", created_at=NOW)
-            .returning(devices.c.id)
-        ).scalar_one()
-    return tenant_id, device_id
 
 
 def _punch(tenant_id: int, device_id: int, **extra: object) -> dict[str, object]:
@@ -52,7 +38,7 @@ def _punch(tenant_id: int, device_id: int, **extra: object) -> dict[str, object]
 
 
 def test_the_natural_key_is_a_database_constraint(store: Store) -> None:
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     with store.write() as conn:
         conn.execute(insert(punches).values(**_punch(tenant_id, device_id)))
     with pytest.raises(IntegrityError), store.write() as conn:
@@ -75,7 +61,7 @@ def _request(store: Store, tenant_id: int) -> int:
 
 
 def test_bulk_insert_counts_only_new_rows_and_finds_its_own(store: Store) -> None:
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     first = [_punch(tenant_id, device_id), _punch(tenant_id, device_id, employee_number="E2")]
     with store.write() as conn:
         assert punch_rows.insert_punches(conn, rows=[_row(p) for p in first]) == 2
@@ -93,7 +79,7 @@ def test_bulk_insert_counts_only_new_rows_and_finds_its_own(store: Store) -> Non
 def test_bulk_and_orm_writes_of_one_punch_collide(store: Store) -> None:
     """On SQLite the natural key holds instants as stored by storage.types: the bulk path must
     write exactly the same value, or the same punch could be stored twice."""
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     at = NOW.replace(microsecond=0) + timedelta(seconds=7)
     with store.write() as conn:
         conn.execute(insert(punches).values(**_punch(tenant_id, device_id, punched_at=at)))
@@ -105,13 +91,13 @@ def test_bulk_and_orm_writes_of_one_punch_collide(store: Store) -> None:
 
 
 def test_status_outside_0_1_is_refused_by_the_database(store: Store) -> None:
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     with pytest.raises(IntegrityError), store.write() as conn:
         conn.execute(insert(punches).values(**_punch(tenant_id, device_id, status=2)))
 
 
 def test_instants_round_trip_as_aware_utc_and_naive_ones_are_refused(store: Store) -> None:
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     kolkata = NOW.astimezone(timezone(timedelta(hours=5, minutes=30)))
     with store.write() as conn:
         conn.execute(insert(punches).values(**_punch(tenant_id, device_id, punched_at=kolkata)))
@@ -128,13 +114,9 @@ def test_instants_round_trip_as_aware_utc_and_naive_ones_are_refused(store: Stor
 
 
 def test_queries_are_scoped_to_their_tenant(store: Store) -> None:
-    tenant_id, device_id = _tenant_and_device(store)
+    tenant_id, device_id = tenant_and_device(store)
     with store.write() as conn:
-        other = conn.execute(
-            insert(tenants)
-            .values(slug="u", name="u", timezone="UTC", created_at=NOW)
-            .returning(tenants.c.id)
-        ).scalar_one()
+        other = add_tenant(conn, "u")
         punch_rows.insert_punches(conn, rows=[_row(_punch(tenant_id, device_id))])
     with store.read() as conn:
         assert punch_rows.count_punches(conn, tenant_id=other) == 0

@@ -47,7 +47,20 @@ def _stored(value: Any, dialect: Dialect) -> bool:
     return dialect.name == "sqlite" and isinstance(value, int)
 
 
-class UTCDateTime(TypeDecorator[datetime]):
+class _MicrosOnSQLite(TypeDecorator[datetime]):
+    """A datetime column: integer microseconds on SQLite (:func:`sqlite_micros`), the
+    ``impl`` type elsewhere."""
+
+    impl = DateTime()
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SQLiteMicros()
+        return dialect.type_descriptor(self.impl_instance)
+
+
+class UTCDateTime(_MicrosOnSQLite):
     """An instant: ``timestamptz`` on PostgreSQL, integer microseconds on SQLite; always aware
     UTC in Python.
 
@@ -56,11 +69,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return _SQLiteMicros()
-        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -82,17 +90,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class WallDateTime(TypeDecorator[datetime]):
+class WallDateTime(_MicrosOnSQLite):
     """A wall-clock time without a zone (what a device showed): ``timestamp`` on PostgreSQL,
     integer microseconds on SQLite; always naive in Python."""
 
     impl = DateTime(timezone=False)
     cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return _SQLiteMicros()
-        return dialect.type_descriptor(DateTime(timezone=False))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
