@@ -55,9 +55,10 @@ def _row(punch: dict[str, object], request_row: int | None = None) -> tuple[obje
 
 def _request(store: Store, tenant_id: int) -> int:
     with store.write() as conn:
-        return request_rows.open_request(
+        values = request_rows.open_values(
             conn, tenant_id=tenant_id, key_id=None, request_id="r", received=0, now=NOW
         )
+        return request_rows.insert_request(conn, values)
 
 
 def test_bulk_insert_counts_only_new_rows_and_finds_its_own(store: Store) -> None:

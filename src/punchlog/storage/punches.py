@@ -74,27 +74,32 @@ def driver_datetime(dialect: str) -> Callable[[datetime], Any]:
     return utc  # in UTC, as the JSON rows of insert_with_request need them
 
 
-def insert_prepared(conn: Connection, prepared: PreparedPunches, *, request_row: int) -> int:
-    """Insert every prepared row not already stored, each stamped as inserted by
-    ``request_row``; return how many were inserted (duplicates are skipped by the natural
-    key's unique constraint).
+def insert_with_request(
+    conn: Connection, prepared: PreparedPunches, request: tuple[Any, ...]
+) -> tuple[int, int]:
+    """Insert the request's row (``request``: storage.requests.open_values) and every prepared
+    punch not already stored, each stamped with that row; return the row's id and how many
+    punches were inserted (duplicates are skipped by the natural key's unique constraint).
 
-    SQLite: multi-row statements binding the shared columns once (storage.bulk).
-    PostgreSQL: whole rows in natural-key order, so two transactions inserting overlapping
-    batches take the unique index's locks in the same order and cannot deadlock (SQLite has
-    one writer: no order is needed)."""
-    if prepared.count == 0:
-        return 0
+    SQLite: the request row, then multi-row statements binding the shared columns once
+    (storage.bulk). PostgreSQL: one statement, one round trip (the request row in a CTE; the
+    punches' foreign key is checked at the end of the statement, when that row exists), the
+    punches as one JSON array (storage.bulk.JSON_ROWS) in natural-key order, so two
+    transactions inserting overlapping batches take the unique index's locks in the same
+    order and cannot deadlock (SQLite has one writer: no order is needed)."""
     if prepared.dialect != conn.dialect.name:
         raise ValueError(f"rows prepared for {prepared.dialect}, not {conn.dialect.name}")
     if prepared.dialect == "sqlite":
+        request_row = request_rows.insert_request(conn, request)
+        if prepared.count == 0:
+            return request_row, 0
         shared = (
             ("tenant_id", prepared.tenant_id),
             ("source", prepared.source),
             ("request_id", request_row),
             ("received_at", prepared.received_at),
         )
-        return sqlite_insert_flat(
+        inserted = sqlite_insert_flat(
             conn,
             punches.name,
             VARYING_COLUMNS,
@@ -102,43 +107,7 @@ def insert_prepared(conn: Connection, prepared: PreparedPunches, *, request_row:
             ignore_conflicts=True,
             shared=shared,
         )
-    tenant_id, source, received = prepared.tenant_id, prepared.source, prepared.received_at
-    v = prepared.values
-    rows = [
-        (
-            tenant_id,
-            v[i],
-            v[i + 1],
-            v[i + 2],
-            v[i + 3],
-            v[i + 4],
-            v[i + 5],
-            source,
-            request_row,
-            received,
-        )
-        for i in range(0, len(v), len(VARYING_COLUMNS))
-    ]
-    if len(rows) > 1:
-        rows.sort(key=_natural_order)
-    return insert_rows(conn, punches, PUNCH_COLUMNS, rows, ignore_conflicts=True)
-
-
-def insert_with_request(
-    conn: Connection, prepared: PreparedPunches, request: tuple[Any, ...]
-) -> tuple[int, int]:
-    """Insert the request's row (``request``: storage.requests.open_values) and the prepared
-    punches stamped with it, as :func:`insert_prepared` does; return the row's id and how
-    many punches were inserted.
-
-    PostgreSQL: one statement, one round trip (the request row in a CTE; the punches' foreign
-    key is checked at the end of the statement, when that row exists), the punches as one JSON
-    array in natural-key order (storage.bulk.JSON_ROWS)."""
-    if prepared.count == 0 or conn.dialect.name != "postgresql":
-        request_row = request_rows.insert_request(conn, request)
-        return request_row, insert_prepared(conn, prepared, request_row=request_row)
-    if prepared.dialect != "postgresql":
-        raise ValueError(f"rows prepared for {prepared.dialect}, not postgresql")
+        return request_row, inserted
     width = len(VARYING_COLUMNS)
     v = prepared.values
     rows = [v[i : i + width] for i in range(0, len(v), width)]
@@ -179,7 +148,7 @@ def _with_request_sql() -> str:
 def insert_punches(conn: Connection, *, rows: Sequence[Sequence[Any]]) -> int:
     """Insert every row (tuples in :data:`PUNCH_COLUMNS` order) not already stored; return how
     many were inserted. Duplicates are skipped by the natural key's unique constraint. Rows
-    go in natural-key order (see :func:`insert_prepared`)."""
+    go in natural-key order (see :func:`insert_with_request`)."""
     ordered = sorted(rows, key=_natural_order) if len(rows) > 1 else rows
     if conn.dialect.name == "sqlite":  # the three datetimes as stored, each distinct one once
         micros = memoized(sqlite_value)

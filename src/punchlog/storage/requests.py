@@ -59,11 +59,6 @@ def insert_request(conn: Connection, values: tuple[Any, ...]) -> int:
     return int(cur.fetchone()[0])
 
 
-def open_request(conn: Connection, **fields: Any) -> int:
-    """Insert the request's row from :func:`open_values`' fields; returns its id."""
-    return insert_request(conn, open_values(conn, **fields))
-
-
 def close_request(
     conn: Connection, *, row_id: int, accepted: int, duplicate: int, unmatched: int, rejected: int
 ) -> None:

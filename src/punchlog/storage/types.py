@@ -43,21 +43,41 @@ class _SQLiteMicros(UserDefinedType[int]):
         return "DATETIME"
 
 
-def _stored(value: Any, dialect: Dialect) -> bool:
-    return dialect.name == "sqlite" and isinstance(value, int)
-
-
 class _MicrosOnSQLite(TypeDecorator[datetime]):
     """A datetime column: integer microseconds on SQLite (:func:`sqlite_micros`), the
-    ``impl`` type elsewhere."""
+    ``impl`` type elsewhere. ``aware``: instants (aware, UTC in Python) or wall times
+    (naive); a value of the other kind is refused on the way in, as a bug."""
 
     impl = DateTime()
     cache_ok = True
+    aware = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return _SQLiteMicros()
         return dialect.type_descriptor(self.impl_instance)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or (value.tzinfo is not None) != self.aware:
+            kind = "an aware" if self.aware else "a naive"
+            raise ValueError(f"{type(self).__name__} needs {kind} datetime, got {value!r}")
+        if dialect.name == "sqlite":
+            return sqlite_micros(value)
+        return value.astimezone(UTC) if self.aware else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite" and isinstance(value, int):
+            return (_EPOCH if self.aware else _NAIVE_EPOCH) + timedelta(microseconds=value)
+        assert isinstance(value, datetime)
+        if not self.aware:
+            return value
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class UTCDateTime(_MicrosOnSQLite):
@@ -70,25 +90,6 @@ class UTCDateTime(_MicrosOnSQLite):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValueError(f"UTCDateTime needs an aware datetime, got {value!r}")
-        if dialect.name == "sqlite":
-            return sqlite_micros(value)
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if _stored(value, dialect):
-            return _EPOCH + timedelta(microseconds=value)
-        assert isinstance(value, datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
 
 class WallDateTime(_MicrosOnSQLite):
     """A wall-clock time without a zone (what a device showed): ``timestamp`` on PostgreSQL,
@@ -96,18 +97,4 @@ class WallDateTime(_MicrosOnSQLite):
 
     impl = DateTime(timezone=False)
     cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is not None:
-            raise ValueError(f"WallDateTime needs a naive datetime, got {value!r}")
-        return sqlite_micros(value) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if _stored(value, dialect):
-            return _NAIVE_EPOCH + timedelta(microseconds=value)
-        assert isinstance(value, datetime)
-        return value
+    aware = False
